@@ -1,0 +1,72 @@
+"""The one exception root of clinex and its hierarchy.
+
+    ClinexError                 every error clinex raises on purpose (has .code and .hint)
+    ├── InputError              a note, file or record a user gave is unusable
+    │   └── EmptyNoteError      the note holds no text
+    ├── ConfigError             a config value or option is wrong
+    │   └── UnknownNameError    a registry name (extractor, backend, terminology) is unknown
+    ├── TerminologyError        a terminology file is missing or malformed
+    ├── ModelError              a model file is missing, corrupt or incompatible
+    ├── BackendError            an LLM backend failed (unreachable, timeout, refusal)
+    │   └── OutputParseError    the model's answer could not be parsed, even after repair
+    ├── FHIRError               FHIR input is malformed, or a produced resource is invalid
+    └── EvaluationError         gold and predictions cannot be compared
+
+Messages never contain note text: they name the input (file, id, line) instead.
+"""
+
+from __future__ import annotations
+
+
+class ClinexError(Exception):
+    """Root of all clinex errors: a one-line message, a stable code and a hint."""
+
+    code = "E000"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
+
+
+class InputError(ClinexError):
+    code = "E100"
+
+
+class EmptyNoteError(InputError):
+    code = "E101"
+
+
+class ConfigError(ClinexError):
+    code = "E200"
+
+
+class UnknownNameError(ConfigError):
+    code = "E201"
+
+
+class TerminologyError(ClinexError):
+    code = "E300"
+
+
+class ModelError(ClinexError):
+    code = "E400"
+
+
+class BackendError(ClinexError):
+    code = "E500"
+
+
+class OutputParseError(BackendError):
+    code = "E501"
+
+
+class FHIRError(ClinexError):
+    code = "E600"
+
+
+class EvaluationError(ClinexError):
+    code = "E700"

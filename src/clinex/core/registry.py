@@ -1,0 +1,104 @@
+"""Registries of named, versioned components, resolved lazily.
+
+A component is registered as ``"name.vN"`` with either the object itself or a
+``"module:attribute"`` string that is imported only when the name is first asked for, so
+heavy dependencies (torch, llama.cpp) load only when used. ``get("name")`` gives the newest
+version, ``get("name.v1")`` pins one, so old configs keep resolving. Plugins register through
+the entry-point group named by each registry (e.g. ``clinex.extractors``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from clinex.core.errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
+_VERSIONED = re.compile(r"^(?P<base>[a-z0-9_\-]+)\.v(?P<version>\d+)$")
+
+
+class Registry(Generic[T]):
+    """Named components of one kind (extractors, LLM backends, terminologies, ...)."""
+
+    def __init__(self, kind: str, entry_point_group: str) -> None:
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._targets: dict[str, T | str] = {}
+        self._plugins_loaded = False
+
+    def register(self, name: str, target: T | str) -> None:
+        """Register ``target`` (an object, or a lazy ``"module:attr"``) under ``name.vN``."""
+        if not _VERSIONED.match(name):
+            raise ConfigError(
+                f"{self.kind} name {name!r} has no version",
+                hint="register names as 'name.v1', 'name.v2', ...",
+            )
+        self._targets[name] = target
+
+    def __call__(self, name: str) -> Callable[[T], T]:
+        """Decorator form of :meth:`register`."""
+
+        def decorate(obj: T) -> T:
+            self.register(name, obj)
+            return obj
+
+        return decorate
+
+    def names(self) -> list[str]:
+        """Every registered versioned name, sorted."""
+        self._load_plugins()
+        return sorted(self._targets)
+
+    def base_names(self) -> list[str]:
+        """The unversioned names a user may type."""
+        return sorted({_split(name)[0] for name in self.names()})
+
+    def resolve(self, name: str) -> str:
+        """The versioned name ``name`` stands for (the newest version if none is given)."""
+        self._load_plugins()
+        if name in self._targets:
+            return name
+        versions = [n for n in self._targets if _split(n)[0] == name]
+        if not versions:
+            raise UnknownNameError(
+                f"unknown {self.kind} {name!r}",
+                hint=f"choose one of: {', '.join(self.base_names()) or '(none registered)'}",
+            )
+        return max(versions, key=lambda n: _split(n)[1])
+
+    def get(self, name: str) -> T:
+        versioned = self.resolve(name)
+        target = self._targets[versioned]
+        if isinstance(target, str):
+            target = self._targets[versioned] = _import(target)
+        return target
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in entry_points(group=self.entry_point_group):
+            self._targets.setdefault(ep.name, ep.value)
+
+
+def _split(name: str) -> tuple[str, int]:
+    match = _VERSIONED.match(name)
+    assert match is not None  # names are validated in register()
+    return match["base"], int(match["version"])
+
+
+def _import(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute)
+
+
+extractors: Registry[Any] = Registry("extractor", "clinex.extractors")
+llm_backends: Registry[Any] = Registry("LLM backend", "clinex.llm_backends")
+terminologies: Registry[Any] = Registry("terminology", "clinex.terminologies")
+letter_writers: Registry[Any] = Registry("letter writer", "clinex.letter_writers")
+exporters: Registry[Any] = Registry("exporter", "clinex.exporters")

@@ -1,0 +1,68 @@
+"""The extraction pipeline: note → extractor → normalise → Document."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from clinex.core.errors import EmptyNoteError, InputError
+from clinex.core.extractor import Extractor
+from clinex.core.registry import extractors
+from clinex.core.types import Document, Entity
+
+log = logging.getLogger("clinex")
+
+#: The extractor used when none is named.
+DEFAULT_EXTRACTOR = "rules"
+
+
+def load_extractor(name: str | None = None, **options: Any) -> Extractor:
+    """An extractor instance by registry name (``"rules"``, ``"encoder.v1"``, ...).
+
+    Instances are cached per name and options, since loading a model or a lexicon is slow.
+    """
+    versioned = extractors.resolve(name or DEFAULT_EXTRACTOR)
+    return _cached_extractor(versioned, tuple(sorted(options.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_extractor(versioned: str, options: tuple[tuple[str, Any], ...]) -> Extractor:
+    factory = extractors.get(versioned)
+    instance: Extractor = factory(**dict(options))
+    return instance
+
+
+def extract(
+    text: str,
+    *,
+    extractor: str | Extractor | None = None,
+    id: str = "note",
+    patient: dict[str, Any] | None = None,
+) -> Document:
+    """Extract grounded, asserted and coded entities from one clinical note.
+
+    ``extractor`` is a registry name (default: :data:`DEFAULT_EXTRACTOR`) or an instance.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"note {id!r} is {type(text).__name__}, not text", hint="decode the file as UTF-8 first")
+    if not text.strip():
+        raise EmptyNoteError(f"note {id!r} is empty", hint="give a note with text in it")
+    engine = extractor if isinstance(extractor, Extractor) else load_extractor(extractor)
+    entities = _merge_duplicates(engine.extract(text))
+    bad = [e for e in entities if e.grounded and not e.is_grounded_in(text)]
+    if bad:
+        # A bug in an extractor, never the user's fault: name counts and types, never text.
+        raise RuntimeError(f"extractor {engine.name} returned {len(bad)} entities whose span does not match their text")
+    log.debug("note %s: %d entities from %s", id, len(entities), engine.name)
+    return Document(text=text, id=id, entities=entities, patient=patient, meta={"extractor": engine.name})
+
+
+def _merge_duplicates(entities: list[Entity]) -> list[Entity]:
+    """Keep one entity per (type, span, text), the most confident; order by position."""
+    best: dict[tuple[Any, ...], Entity] = {}
+    for entity in entities:
+        key = (entity.type, entity.start, entity.end, entity.text.lower())
+        if key not in best or entity.confidence > best[key].confidence:
+            best[key] = entity
+    return sorted(best.values(), key=lambda e: (e.start if e.start is not None else 1 << 62, e.end or 0))
