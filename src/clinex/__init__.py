@@ -15,7 +15,6 @@ from clinex.core.errors import (
     UnknownNameError,
 )
 from clinex.core.extractor import Extractor
-from clinex.core.registry import extractors, letter_writers, llm_backends, terminologies
 from clinex.core.types import Assertion, Code, Document, Entity
 from clinex.pipeline import extract, load_extractor
 
@@ -40,9 +39,5 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "extract",
-    "extractors",
-    "letter_writers",
-    "llm_backends",
     "load_extractor",
-    "terminologies",
 ]

@@ -45,7 +45,9 @@ def extract(
     ``extractor`` is a registry name (default: :data:`DEFAULT_EXTRACTOR`) or an instance.
     """
     if not isinstance(text, str):
-        raise InputError(f"note {id!r} is {type(text).__name__}, not text", hint="decode the file as UTF-8 first")
+        raise InputError(
+            f"note {id!r} is {type(text).__name__}, not text", hint="decode the file as UTF-8 first"
+        )
     if not text.strip():
         raise EmptyNoteError(f"note {id!r} is empty", hint="give a note with text in it")
     engine = extractor if isinstance(extractor, Extractor) else load_extractor(extractor)
@@ -53,7 +55,9 @@ def extract(
     bad = [e for e in entities if e.grounded and not e.is_grounded_in(text)]
     if bad:
         # A bug in an extractor, never the user's fault: name counts and types, never text.
-        raise RuntimeError(f"extractor {engine.name} returned {len(bad)} entities whose span does not match their text")
+        raise RuntimeError(
+            f"extractor {engine.name} returned {len(bad)} entities whose span does not match their text"
+        )
     log.debug("note %s: %d entities from %s", id, len(entities), engine.name)
     return Document(text=text, id=id, entities=entities, patient=patient, meta={"extractor": engine.name})
 

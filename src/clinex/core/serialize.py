@@ -17,9 +17,7 @@ def entity_to_dict(entity: Entity) -> dict[str, Any]:
         "end": entity.end,
         "alignment": entity.alignment,
         "assertion": {name: getattr(entity.assertion, name) for name in ASSERTION_FLAGS},
-        "code": None
-        if code is None
-        else {"system": code.system, "code": code.code, "display": code.display},
+        "code": None if code is None else {"system": code.system, "code": code.code, "display": code.display},
         "attributes": dict(entity.attributes),
         "confidence": round(entity.confidence, 4),
     }
@@ -40,7 +38,9 @@ def entity_from_dict(data: dict[str, Any]) -> Entity:
             end=data.get("end"),
             alignment=data.get("alignment", "exact" if data.get("start") is not None else "none"),
             assertion=Assertion(**{k: bool(v) for k, v in assertion.items()}),
-            code=None if not code else Code(system=code["system"], code=str(code["code"]), display=code.get("display")),
+            code=None
+            if not code
+            else Code(system=code["system"], code=str(code["code"]), display=code.get("display")),
             attributes={str(k): str(v) for k, v in (data.get("attributes") or {}).items() if v is not None},
             confidence=float(data.get("confidence", 1.0)),
         )
