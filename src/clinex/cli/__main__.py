@@ -1,0 +1,3 @@
+from clinex.cli.app import main
+
+main()

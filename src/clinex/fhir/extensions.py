@@ -1,0 +1,46 @@
+"""The extensions clinex puts on every extracted resource, and the URLs it uses.
+
+- ``http://hl7.org/fhir/StructureDefinition/derivation-reference`` (core extension, complex):
+  sub-extensions ``reference`` (valueReference → the note's DocumentReference), ``path``
+  (valueString, the element holding the text), ``offset`` and ``length`` (valueInteger, in
+  characters of the decoded note text). Ungrounded entities carry only ``reference`` and
+  ``path`` (invariant der-1 forbids a length without an offset).
+- ``https://clinex.dev/fhir/StructureDefinition/confidence``: valueDecimal in 0..1, the
+  extractor's confidence in the entity.
+- ``https://clinex.dev/fhir/StructureDefinition/assertion``: valueCode, one per assertion flag
+  that is set (``negated``, ``historical``, ``family``, ``uncertain``, ``hypothetical``), so the
+  flags survive where a resource has no status element for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinex.core.types import Entity
+
+DERIVATION_REFERENCE = "http://hl7.org/fhir/StructureDefinition/derivation-reference"
+CONFIDENCE = "https://clinex.dev/fhir/StructureDefinition/confidence"
+ASSERTION = "https://clinex.dev/fhir/StructureDefinition/assertion"
+#: Identifier system for the note id a user gave (JSONL id, file name, DocumentReference id).
+NOTE_ID_SYSTEM = "https://clinex.dev/fhir/NamingSystem/note-id"
+#: meta.tag system; ``placeholder`` marks a Patient made up because the input named none.
+TAG_SYSTEM = "https://clinex.dev/fhir/CodeSystem/tag"
+#: The element of the DocumentReference that holds the note (offsets count decoded characters).
+NOTE_TEXT_PATH = "DocumentReference.content[0].attachment.data"
+
+
+def evidence_extensions(entity: Entity, note_ref: str) -> list[dict[str, Any]]:
+    """derivation-reference, confidence and assertion extensions for one entity's resource."""
+    parts: list[dict[str, Any]] = [
+        {"url": "reference", "valueReference": {"reference": note_ref}},
+        {"url": "path", "valueString": NOTE_TEXT_PATH},
+    ]
+    if entity.start is not None and entity.end is not None:
+        parts.append({"url": "offset", "valueInteger": entity.start})
+        parts.append({"url": "length", "valueInteger": entity.end - entity.start})
+    extensions: list[dict[str, Any]] = [
+        {"url": DERIVATION_REFERENCE, "extension": parts},
+        {"url": CONFIDENCE, "valueDecimal": round(entity.confidence, 4)},
+    ]
+    extensions.extend({"url": ASSERTION, "valueCode": flag} for flag in entity.assertion.names())
+    return extensions

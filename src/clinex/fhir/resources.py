@@ -1,0 +1,186 @@
+"""One entity → its FHIR R4 resource(s) (as JSON-ready dicts, without ids or extensions).
+
+Status rules (DESIGN.md): Condition — negated → verificationStatus ``refuted``,
+uncertain/hypothetical → ``provisional``, else ``confirmed``; historical → clinicalStatus
+``inactive`` (the claim the note supports; ``resolved`` would say more), else ``active``;
+refuted conditions carry no clinicalStatus. MedicationStatement — negated → ``not-taken``,
+historical → ``completed``, else ``active``. Procedure — negated → ``not-done``, else
+``completed``. Observation — negated → ``cancelled``, else ``final``. Any entity with the family
+flag becomes a FamilyMemberHistory (a negated one says so in ``condition.note``, as R4 has no
+element for it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from clinex.core.types import Entity
+from clinex.fhir import codes
+from clinex.fhir.dates import parse_date
+from clinex.fhir.quantities import parse_quantity
+
+# How far around a family entity to look for the relative it is about ("mother had ...").
+_RELATION_WINDOW = 120
+_SENTENCE_END = re.compile(r"[.;!?\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class Refs:
+    """References an entity's resources need: the patient and the note (urn:uuid fullUrls)."""
+
+    patient: str
+    note: str
+
+
+def code_concept(entity: Entity) -> dict[str, Any]:
+    """CodeableConcept from the entity's code (if any) with the text as written."""
+    result: dict[str, Any] = {}
+    if entity.code is not None:
+        result["coding"] = [codes.coding(entity.code.system, entity.code.code, entity.code.display)]
+    result["text"] = entity.text
+    return result
+
+
+def condition(entity: Entity, refs: Refs) -> dict[str, Any]:
+    flags = entity.assertion
+    resource: dict[str, Any] = {"resourceType": "Condition"}
+    if not flags.negated:
+        status = "inactive" if flags.historical else "active"
+        resource["clinicalStatus"] = codes.concept(codes.CONDITION_CLINICAL, status, status.capitalize())
+    if flags.negated:
+        verification = ("refuted", "Refuted")
+    elif flags.uncertain or flags.hypothetical:
+        verification = ("provisional", "Provisional")
+    else:
+        verification = ("confirmed", "Confirmed")
+    resource["verificationStatus"] = codes.concept(codes.CONDITION_VERIFICATION, *verification)
+    resource["code"] = code_concept(entity)
+    resource["subject"] = {"reference": refs.patient}
+    onset = parse_date(entity.attributes.get("date", ""))
+    if onset:
+        resource["onsetDateTime"] = onset
+    resource["evidence"] = [{"detail": [{"reference": refs.note}]}]
+    return resource
+
+
+def family_member_history(entity: Entity, refs: Refs, note: str) -> dict[str, Any]:
+    relation_code, relation_display = _relation(entity, note)
+    item: dict[str, Any] = {"code": code_concept(entity)}
+    notes = []
+    if entity.type != "condition" and entity.type != "tumor":
+        # FHIR R4 FamilyMemberHistory records conditions only; keep what kind of fact it was.
+        notes.append({"text": f"extracted as {entity.type}"})
+    if entity.assertion.negated:
+        # R4 has no element to deny a relative's condition; say it where every reader sees it.
+        notes.append({"text": "negated in the note: the relative is stated not to have this"})
+    if notes:
+        item["note"] = notes
+    onset = parse_date(entity.attributes.get("date", ""))
+    if onset:
+        item["onsetString"] = onset
+    return {
+        "resourceType": "FamilyMemberHistory",
+        "status": "completed",
+        "patient": {"reference": refs.patient},
+        "relationship": codes.concept(codes.ROLE_CODE, relation_code, relation_display),
+        "condition": [item],
+    }
+
+
+def _relation(entity: Entity, note: str) -> tuple[str, str]:
+    if entity.start is None or entity.end is None:
+        return codes.find_relation(entity.text, anchor=0)
+    # Only the sentence holding the entity, so a relative named in the next sentence is not used.
+    left = note[max(0, entity.start - _RELATION_WINDOW) : entity.start]
+    ends = list(_SENTENCE_END.finditer(left))
+    if ends:
+        left = left[ends[-1].end() :]
+    right = note[entity.end : entity.end + _RELATION_WINDOW]
+    stop = _SENTENCE_END.search(right)
+    if stop:
+        right = right[: stop.start()]
+    window = left + " " * (entity.end - entity.start) + right
+    return codes.find_relation(window, anchor=len(left))
+
+
+def medication_statement(entity: Entity, refs: Refs) -> dict[str, Any]:
+    flags = entity.assertion
+    status = "not-taken" if flags.negated else "completed" if flags.historical else "active"
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "status": status,
+        "medicationCodeableConcept": code_concept(entity),
+        "subject": {"reference": refs.patient},
+    }
+    effective = parse_date(entity.attributes.get("date", ""))
+    if effective:
+        resource["effectiveDateTime"] = effective
+    resource["derivedFrom"] = [{"reference": refs.note}]
+    dosage = _dosage(entity.attributes)
+    if dosage:
+        resource["dosage"] = [dosage]
+    return resource
+
+
+def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
+    dose, route, frequency = (attributes.get(k, "").strip() for k in ("dose", "route", "frequency"))
+    dosage: dict[str, Any] = {}
+    text = " ".join(part for part in (dose, route, frequency) if part)
+    if text:
+        dosage["text"] = text
+    if frequency:
+        timing: dict[str, Any] = {"code": {"text": frequency}}
+        known = codes.FREQUENCIES.get(codes.normalise(frequency))
+        if known:
+            gts, count, period, unit = known
+            timing["code"]["coding"] = [codes.coding(codes.GTS_ABBREVIATION, gts)]
+            timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
+        dosage["timing"] = timing
+    if route:
+        route_concept: dict[str, Any] = {"text": route}
+        known_route = codes.ROUTES.get(codes.normalise(route))
+        if known_route:
+            route_concept["coding"] = [codes.coding(codes.SNOMED, *known_route)]
+        dosage["route"] = route_concept
+    quantity = parse_quantity(dose) if dose else None
+    if quantity and "comparator" not in quantity:  # doseQuantity is a SimpleQuantity: no comparator
+        dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+    return dosage
+
+
+def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "cancelled" if entity.assertion.negated else "final",
+        "category": [codes.concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
+        "code": code_concept(entity),
+        "subject": {"reference": refs.patient},
+    }
+    effective = parse_date(entity.attributes.get("date", ""))
+    if effective:
+        resource["effectiveDateTime"] = effective
+    value = entity.attributes.get("value", "").strip()
+    if value:
+        unit = entity.attributes.get("unit")
+        quantity = parse_quantity(value, unit.strip() if unit else None)
+        if quantity is not None:
+            resource["valueQuantity"] = quantity
+        else:
+            resource["valueString"] = value if not unit else f"{value} {unit.strip()}"
+    resource["derivedFrom"] = [{"reference": refs.note}]
+    return resource
+
+
+def procedure(entity: Entity, refs: Refs) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "status": "not-done" if entity.assertion.negated else "completed",
+        "code": code_concept(entity),
+        "subject": {"reference": refs.patient},
+    }
+    performed = parse_date(entity.attributes.get("date", ""))
+    if performed:
+        resource["performedDateTime"] = performed
+    return resource

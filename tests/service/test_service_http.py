@@ -1,0 +1,94 @@
+"""The service, as a real HTTP server on 127.0.0.1 started through the CLI."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+NOTE = "Diagnosis: essential hypertension. No evidence of pneumonia. Metformin 500 mg p.o. bid."
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clinex.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
+                time.sleep(0.3)
+        else:
+            pytest.fail("server did not start within 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_health_lists_extractors(server: str) -> None:
+    body = httpx.get(f"{server}/health").json()
+    assert body["status"] == "ok"
+    assert "rules" in body["extractors"]
+
+
+def test_extract_returns_a_valid_fhir_bundle(server: str) -> None:
+    from clinex.fhir.validate import validate_bundle
+
+    response = httpx.post(
+        f"{server}/extract", json={"id": "n1", "text": NOTE, "extractor": "rules"}, timeout=120
+    )
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["resourceType"] == "Bundle"
+    validate_bundle(bundle)
+    types = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
+    assert {"DocumentReference", "Patient", "Condition", "MedicationStatement"} <= types
+
+
+def test_extract_jsonl_form_is_grounded(server: str) -> None:
+    response = httpx.post(
+        f"{server}/extract",
+        json={"id": "n2", "text": NOTE, "extractor": "rules", "format": "jsonl"},
+        timeout=120,
+    )
+    record = response.json()
+    assert record["id"] == "n2"
+    assert record["entities"], "the rules extractor found nothing in a note with three facts"
+    for entity in record["entities"]:
+        assert NOTE[entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_bad_requests_get_clear_errors_without_note_text(server: str) -> None:
+    empty = httpx.post(f"{server}/extract", json={"id": "blank", "text": "   "})
+    assert empty.status_code == 400
+    assert empty.json()["error"]["code"] == "E101"
+    unknown = httpx.post(f"{server}/extract", json={"text": NOTE, "extractor": "magic"})
+    assert unknown.status_code == 400
+    assert "magic" in unknown.json()["error"]["message"]
+    assert NOTE not in unknown.text
+    shapeless = httpx.post(f"{server}/extract", json={"txt": NOTE})
+    assert shapeless.status_code == 422
+    assert "body.text" in shapeless.json()["error"]["message"]
+    assert NOTE not in shapeless.text
