@@ -1,0 +1,173 @@
+"""SNOMED CT → ICD-10-CM for the conditions of Synthea-style data.
+
+Synthea codes conditions in SNOMED CT only. Gold needs ICD-10-CM, so a condition is mapped by
+(1) a curated table of the SNOMED codes Synthea emits most, checked against ICD-10-CM by a test,
+then (2) a lookup of its display text in the ICD-10-CM terminology, accepted above a score.
+Whatever maps nowhere is counted as unmapped and left without a code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+import simple_icd_10_cm as icd
+
+from clinex.core.types import Code
+from clinex.terminology.base import Concept, Match, Terminology
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+
+#: Least lookup score for a display-text mapping to be trusted.
+MIN_LOOKUP_SCORE = 0.9
+
+#: SNOMED CT → ICD-10-CM for the conditions Synthea emits most (and the cancers it can emit).
+CURATED: dict[str, str] = {
+    "44054006": "E11.9",  # diabetes mellitus type 2
+    "59621000": "I10",  # essential hypertension
+    "38341003": "I10",  # hypertensive disorder
+    "15777000": "R73.03",  # prediabetes
+    "271737000": "D64.9",  # anemia
+    "55822004": "E78.5",  # hyperlipidemia
+    "302870006": "E78.1",  # hypertriglyceridemia
+    "237602007": "E88.810",  # metabolic syndrome X
+    "162864005": "E66.9",  # body mass index 30+ - obesity
+    "40055000": "J32.9",  # chronic sinusitis
+    "444814009": "J01.90",  # viral sinusitis
+    "75498004": "J01.90",  # acute bacterial sinusitis
+    "195662009": "J02.9",  # acute viral pharyngitis
+    "43878008": "J02.0",  # streptococcal sore throat
+    "10509002": "J20.9",  # acute bronchitis
+    "233604007": "J18.9",  # pneumonia
+    "13645005": "J44.9",  # chronic obstructive lung disease
+    "185086009": "J44.9",  # chronic obstructive bronchitis
+    "87433001": "J43.9",  # pulmonary emphysema
+    "195967001": "J45.909",  # asthma
+    "233678006": "J45.909",  # childhood asthma
+    "367498001": "J30.2",  # seasonal allergic rhinitis
+    "840539006": "U07.1",  # COVID-19
+    "65363002": "H66.90",  # otitis media
+    "22298006": "I21.9",  # myocardial infarction
+    "399211009": "I25.2",  # history of myocardial infarction
+    "53741008": "I25.10",  # coronary arteriosclerosis
+    "414545008": "I25.9",  # ischemic heart disease
+    "49436004": "I48.91",  # atrial fibrillation
+    "88805009": "I50.9",  # chronic congestive heart failure
+    "230690007": "I63.9",  # cerebrovascular accident
+    "431855005": "N18.1",  # chronic kidney disease stage 1
+    "431856006": "N18.2",  # chronic kidney disease stage 2
+    "433144002": "N18.30",  # chronic kidney disease stage 3
+    "127013003": "E11.21",  # disorder of kidney due to diabetes mellitus
+    "90781000119102": "E11.29",  # microalbuminuria due to type 2 diabetes mellitus
+    "368581000119106": "E11.40",  # neuropathy due to type 2 diabetes mellitus
+    "422034002": "E11.319",  # retinopathy due to type 2 diabetes mellitus
+    "197927001": "N39.0",  # recurrent urinary tract infection
+    "239873007": "M17.9",  # osteoarthritis of knee
+    "69896004": "M06.9",  # rheumatoid arthritis
+    "64859006": "M81.0",  # osteoporosis
+    "26929004": "G30.9",  # Alzheimer's disease
+    "84757009": "G40.909",  # epilepsy
+    "370143000": "F32.9",  # major depressive disorder
+    "192127007": "F90.9",  # child attention deficit disorder
+    "66383009": "K05.10",  # gingivitis
+    "18718003": "K06.9",  # gingival disease
+    "109570002": "K02.9",  # primary dental caries
+    "68496003": "K63.5",  # polyp of colon
+    "70704007": "S63.501A",  # sprain of wrist
+    "44465007": "S93.409A",  # sprain of ankle
+    "58150001": "S42.009A",  # fracture of clavicle
+    "62106007": "S06.0X0A",  # concussion with no loss of consciousness
+    "110030002": "S06.0X9A",  # concussion injury of brain
+    "307731004": "S46.009A",  # injury of rotator cuff
+    "386661006": "R50.9",  # fever
+    "49727002": "R05.9",  # cough
+    "254837009": "C50.919",  # malignant neoplasm of breast
+    "363406005": "C18.9",  # malignant neoplasm of colon
+    "254637007": "C34.90",  # non-small cell lung cancer
+    "424132000": "C34.90",  # non-small cell carcinoma of lung, TNM stage 1
+    "254632001": "C34.90",  # small cell carcinoma of lung
+    "126906006": "C61",  # neoplasm of prostate
+    "92691004": "D07.5",  # carcinoma in situ of prostate
+}
+
+_TAG = re.compile(r"\s*\(([a-z][a-z /-]+)\)\s*$")
+
+
+def semantic_tag(display: str) -> str | None:
+    """The SNOMED semantic tag of a display, e.g. ``"disorder"``."""
+    match = _TAG.search(display)
+    return match.group(1) if match else None
+
+
+#: SNOMED displays no letter would write, by code → the name letters use.
+LETTER_NAMES: dict[str, str] = {
+    "162864005": "obesity",
+    "840539006": "COVID-19",
+    "237602007": "metabolic syndrome",
+    "90781000119102": "microalbuminuria due to type 2 diabetes",
+    "368581000119106": "diabetic neuropathy",
+    "422034002": "diabetic retinopathy",
+}
+
+
+def plain_name(display: str) -> str:
+    """A SNOMED or ICD-10-CM display as a letter would say it: no semantic tag, no
+    "unspecified", lower case (acronyms kept)."""
+    text = _TAG.sub("", display).strip()
+    text = re.sub(r",? unspecified\b|\bunspecified ", "", text, flags=re.IGNORECASE).strip(" ,")
+    return " ".join(
+        w if (w.isupper() and len(w) > 1) or any(c.isdigit() for c in w) else w.lower() for w in text.split()
+    )
+
+
+@dataclass(slots=True)
+class IcdMapper:
+    """Maps SNOMED-coded conditions to ICD-10-CM, counting how each was mapped."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {"curated": 0, "lookup": 0, "unmapped": 0})
+
+    def map(self, snomed_code: str | None, display: str) -> Code | None:
+        icd = CURATED.get(snomed_code or "")
+        if icd is not None:
+            self.counts["curated"] += 1
+            return Code(system=ICD10CM, code=icd, display=_description(icd))
+        hit = _lookup(plain_name(display))
+        if hit is None:
+            self.counts["unmapped"] += 1
+            return None
+        self.counts["lookup"] += 1
+        return Code(system=ICD10CM, code=hit.code, display=hit.display)
+
+
+def _description(code: str) -> str | None:
+    concept = _terminology().get(code)
+    return concept.display if concept else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup(name: str) -> Concept | None:
+    # ICD-10-CM spells the residual code of a concept "X, unspecified"; try that first, exactly.
+    for variant in (f"{name}, unspecified", name):
+        exact = [
+            m for m in _terminology().lookup(variant, limit=3, fuzzy=False) if m.score >= 1.0 and _billable(m)
+        ]
+        if exact:
+            return exact[0].concept
+    matches: list[Match] = _terminology().lookup(name, limit=3, fuzzy=True)
+    good = [m for m in matches if m.score >= MIN_LOOKUP_SCORE and _billable(m)]
+    return good[0].concept if good else None
+
+
+def _billable(match: Match) -> bool:
+    # Gold codes should be codes a coder could assign, not 3-character categories with children.
+    return bool(icd.is_leaf(match.concept.code))
+
+
+@functools.lru_cache(maxsize=1)
+def _terminology() -> Terminology:
+    from clinex.core.registry import terminologies
+
+    terminology: Terminology = terminologies.get("icd10cm")()
+    return terminology
