@@ -1,1 +1,45 @@
-"""eval"""
+"""Evaluation: read gold and predictions, match, score with intervals, compare runs, report.
+
+report = evaluate_paths(Path("gold.jsonl"), {"rules": Path("rules.jsonl")})
+write_report(report, Path("out/eval"))  # metrics.json + report.html
+"""
+
+from clinex.eval.bootstrap import PairedTest
+from clinex.eval.calibration import Calibration, calibration
+from clinex.eval.categories import CATEGORIES, Category
+from clinex.eval.corpus import Corpus
+from clinex.eval.evaluation import EvalOptions, evaluate, evaluate_paths
+from clinex.eval.matching import MATCH_MODES, MatchMode, match
+from clinex.eval.negex_eval import NegExScores, evaluate_negex
+from clinex.eval.readers import FORMATS, read_corpus
+from clinex.eval.report_html import render_html, write_report
+from clinex.eval.report_terminal import print_report
+from clinex.eval.results import CategoryResult, ErrorExample, Report, RunResult
+from clinex.eval.scores import PRFScore
+
+__all__ = [
+    "CATEGORIES",
+    "FORMATS",
+    "MATCH_MODES",
+    "Calibration",
+    "Category",
+    "CategoryResult",
+    "Corpus",
+    "ErrorExample",
+    "EvalOptions",
+    "MatchMode",
+    "NegExScores",
+    "PRFScore",
+    "PairedTest",
+    "Report",
+    "RunResult",
+    "calibration",
+    "evaluate",
+    "evaluate_negex",
+    "evaluate_paths",
+    "match",
+    "print_report",
+    "read_corpus",
+    "render_html",
+    "write_report",
+]

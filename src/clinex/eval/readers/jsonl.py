@@ -1,0 +1,60 @@
+"""clinex JSONL (DESIGN.md): one ``{"id", "entities", ["text"]}`` record a line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clinex.core.errors import InputError
+from clinex.core.serialize import document_from_record, document_to_record
+from clinex.core.types import Document
+from clinex.eval._problems import Problems
+from clinex.eval.corpus import Corpus
+from clinex.eval.readers._text import note_text
+
+
+def read_jsonl(path: Path, *, text_dir: Path | None = None) -> Corpus:
+    """Read a clinex JSONL file; raises EvaluationError naming the first malformed lines."""
+    problems = Problems(path.name)
+    documents: dict[str, Document] = {}
+    locations: dict[str, str] = {}
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                record = json.loads(line)
+                doc = document_from_record(record)
+            except json.JSONDecodeError:
+                problems.add(where, "not JSON")
+                continue
+            except InputError as exc:
+                problems.add(where, exc.message)
+                continue
+            if doc.id in documents:
+                problems.add(where, f"id {doc.id!r} repeats {locations[doc.id]}")
+                continue
+            doc.text = doc.text or note_text(text_dir, doc.id)
+            ungrounded = [
+                i
+                for i, e in enumerate(doc.entities)
+                if doc.text and e.grounded and not e.is_grounded_in(doc.text)
+            ]
+            if ungrounded:
+                problems.add(where, f"entity {ungrounded[0]} of {doc.id!r}: text is not note[start:end]")
+                continue
+            documents[doc.id] = doc
+            locations[doc.id] = where
+    problems.raise_if_any(hint='each line must be {"id": ..., "entities": [...]} as in DESIGN.md')
+    return Corpus(documents=documents, source=path.name, format="jsonl", locations=locations)
+
+
+def write_jsonl(documents: list[Document], path: Path, *, with_text: bool = False) -> None:
+    """Write documents as clinex JSONL (optionally keeping each note's text)."""
+    with path.open("w", encoding="utf-8") as out:
+        for doc in documents:
+            record = document_to_record(doc)
+            if with_text:
+                record["text"] = doc.text
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
