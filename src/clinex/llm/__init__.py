@@ -1,1 +1,1 @@
-"""llm"""
+"""LLM plumbing for the ``llm`` extractor: backends, versioned prompts, the answer schema, parsing."""

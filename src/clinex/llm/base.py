@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict
 
+from clinex.core.errors import BackendError
+
 
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
@@ -26,3 +28,9 @@ class LLMBackend(Protocol):
         """The model's answer to a chat. With ``json_schema``, decoding is constrained to it
         where the backend allows; otherwise the caller parses and repairs. Raises BackendError."""
         ...
+
+
+class ContextLengthError(BackendError):
+    """The prompt does not fit the model's context window; the caller may split the note."""
+
+    code = "E502"

@@ -1,0 +1,5 @@
+"""The decoder-LLM extractor, registered as ``llm.v1``."""
+
+from clinex.extractors.llm.extractor import LLMExtractor
+
+__all__ = ["LLMExtractor"]

@@ -1,0 +1,1 @@
+"""LLM backends, each registered lazily in clinex._builtins."""
