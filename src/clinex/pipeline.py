@@ -1,4 +1,4 @@
-"""The extraction pipeline: note → extractor → normalise → Document."""
+"""The extraction pipeline: note → extractor → normalise (codes, UCUM) → Document."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from clinex.core.errors import EmptyNoteError, InputError
 from clinex.core.extractor import Extractor
 from clinex.core.registry import extractors
 from clinex.core.types import Document, Entity
+from clinex.terminology.normalise import normalise
 
 log = logging.getLogger("clinex")
 
@@ -51,7 +52,7 @@ def extract(
     if not text.strip():
         raise EmptyNoteError(f"note {id!r} is empty", hint="give a note with text in it")
     engine = extractor if isinstance(extractor, Extractor) else load_extractor(extractor)
-    entities = _merge_duplicates(engine.extract(text))
+    entities = _merge_duplicates(normalise(engine.extract(text), text))
     bad = [e for e in entities if e.grounded and not e.is_grounded_in(text)]
     if bad:
         # A bug in an extractor, never the user's fault: name counts and types, never text.

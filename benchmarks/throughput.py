@@ -1,0 +1,150 @@
+"""Throughput and peak memory of extractors on the CodiEsp dev notes.
+
+    .venv/bin/python benchmarks/throughput.py [--notes DIR] [--runs 3] [--only rules medspacy]
+
+Each extractor runs in its own subprocess (so its peak RSS is its own), is warmed up on one
+note, then processes every note ``--runs`` times; the table shows the median run. To add a row,
+add a loader to ``LOADERS``: a function returning ``process(text)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import format_machine
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_NOTES = ROOT.parent / "shared" / "data" / "codiesp" / "dev" / "text_files_en"
+
+Process = Callable[[str], object]
+
+
+def load_rules() -> Process:
+    from clinex.extractors.rules import RulesExtractor
+
+    return RulesExtractor().extract
+
+
+def load_medspacy() -> Process:
+    """medspaCy's plain pipeline (PyRuSH sentences, TargetMatcher, ConText) with one target rule
+    per clinex lexicon term, so both sides match the same vocabulary."""
+    import medspacy
+    from medspacy.ner import TargetRule
+
+    from clinex.extractors.rules.lexicon import load_lexicon
+
+    nlp = medspacy.load()
+    lexicon = load_lexicon()
+    rules = [TargetRule(term, meaning.type.upper()) for term, meaning in lexicon.terms.items()]
+    rules += [
+        TargetRule(term, meaning.type.upper(), pattern=[{"ORTH": term}])
+        for term, meaning in lexicon.exact_terms.items()
+    ]
+    nlp.get_pipe("medspacy_target_matcher").add(rules)
+    return nlp  # type: ignore[no-any-return]
+
+
+def load_encoder() -> Process:
+    """The encoder extractor with its packaged model, as ``clinex extract`` runs it;
+    benchmarks/encoder_speed.py adds the FLOP ceiling and int8."""
+    from clinex.extractors.encoder import EncoderExtractor
+
+    return EncoderExtractor().extract
+
+
+#: Extractor rows: name → loader. The encoder and LLM rows are added here.
+LOADERS: dict[str, Callable[[], Process]] = {
+    "rules": load_rules,
+    "medspacy": load_medspacy,
+    "encoder": load_encoder,
+}
+
+
+@dataclass
+class Row:
+    name: str
+    notes: int
+    chars: int
+    seconds: float
+    peak_rss_mib: float
+
+    @property
+    def notes_per_s(self) -> float:
+        return self.notes / self.seconds
+
+    @property
+    def chars_per_s(self) -> float:
+        return self.chars / self.seconds
+
+
+def bench_extractor(name: str, notes: list[str], *, runs: int = 3) -> Row:
+    """Time ``LOADERS[name]`` on ``notes`` in this process: median of ``runs`` full passes."""
+    process = LOADERS[name]()
+    process(notes[0])
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for note in notes:
+            process(note)
+        seconds.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return Row(name, len(notes), sum(map(len, notes)), statistics.median(seconds), peak)
+
+
+def read_notes(folder: Path) -> list[str]:
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        sys.exit(f"no .txt notes in {folder}")
+    return [f.read_text(encoding="utf-8") for f in files]
+
+
+def run_in_subprocess(name: str, folder: Path, runs: int) -> Row:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", name, "--notes", str(folder), "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        sys.exit(f"{name} failed:\n{out.stderr[-2000:]}")
+    return Row(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=Path, default=DEFAULT_NOTES, help="folder of .txt notes")
+    parser.add_argument("--runs", type=int, default=3, help="timed passes over all notes (median shown)")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(LOADERS), default=list(LOADERS), help="rows to run"
+    )
+    parser.add_argument("--worker", choices=sorted(LOADERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        row = bench_extractor(args.worker, read_notes(args.notes), runs=args.runs)
+        print(json.dumps(row.__dict__))
+        return
+    rows = [run_in_subprocess(name, args.notes, args.runs) for name in args.only]
+    print(format_machine())
+    print(
+        f"\nnotes: {args.notes} ({rows[0].notes} notes, {rows[0].chars} chars), median of {args.runs} runs\n"
+    )
+    print(f"{'extractor':<12} {'notes/s':>9} {'chars/s':>11} {'peak RSS MiB':>13}")
+    for row in rows:
+        print(f"{row.name:<12} {row.notes_per_s:>9.1f} {row.chars_per_s:>11.0f} {row.peak_rss_mib:>13.0f}")
+    by_name = {row.name: row for row in rows}
+    if "rules" in by_name and "medspacy" in by_name:
+        ratio = by_name["rules"].notes_per_s / by_name["medspacy"].notes_per_s
+        print(f"\nclinex rules / medspaCy notes/s: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

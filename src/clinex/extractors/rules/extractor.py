@@ -1,0 +1,195 @@
+"""The rules extractor: lexicon matching, dose/value patterns, and medspaCy assertion."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from clinex.assertion.context import assert_spans
+from clinex.core.types import Assertion, Code, Entity
+from clinex.extractors.rules import patterns
+from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, load_lexicon
+from clinex.terminology.icd10cm import SYSTEM as ICD10CM
+from clinex.terminology.loinc import SYSTEM as LOINC
+from clinex.terminology.ucum import normalise_unit
+from clinex.text.chunking import DEFAULT_CHUNK_CHARS, chunk_text
+from clinex.text.sections import blank_nlp, sections_of_doc
+
+log = logging.getLogger("clinex.rules")
+
+_SYSTEMS = {"condition": ICD10CM, "lab": LOINC}
+# How far after a medication name its dose, route and frequency are looked for.
+_MED_WINDOW = 80
+_DATE_WINDOW = 60
+_LINE_BREAKS_TO_SPACES = str.maketrans("\n\r", "  ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int
+    term: Term
+
+
+class RulesExtractor:
+    """Finds conditions, medications, labs and procedures by lexicon, with assertion flags.
+
+    Options (keyword-only): ``types`` limits the entity types returned; ``assertion=False``
+    skips ConText and sections; ``require_lab_value`` drops lab names without a value;
+    ``chunk_chars`` sets the piece size for long notes.
+    """
+
+    name = "rules.v1"
+
+    def __init__(
+        self,
+        *,
+        types: tuple[str, ...] = ("condition", "medication", "lab", "procedure"),
+        assertion: bool = True,
+        require_lab_value: bool = False,
+        chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    ) -> None:
+        self.types = frozenset(types)
+        self.assertion = assertion
+        self.require_lab_value = require_lab_value
+        self.chunk_chars = chunk_chars
+        self._lexicon: Lexicon = load_lexicon()
+
+    def extract(self, text: str) -> list[Entity]:
+        """Grounded entities of ``text`` (``text[e.start:e.end] == e.text``), in text order."""
+        entities: list[Entity] = []
+        leading_section: str | None = None
+        for chunk in chunk_text(text, max_chars=self.chunk_chars):
+            # Line breaks become spaces (same length, so offsets hold) so that a term wrapped
+            # over two lines still matches; sentences and windows are read from the real text.
+            doc = blank_nlp()(chunk.text.translate(_LINE_BREAKS_TO_SPACES))
+            hits = self._hits(doc)
+            # Each mention's attributes are read up to the next mention at most.
+            limits = [h.start for h in hits[1:]] + [len(chunk.text)] * bool(hits)
+            candidates = (
+                self._entity(chunk.text, hit, limit) for hit, limit in zip(hits, limits, strict=True)
+            )
+            found = [e for e in candidates if e is not None]
+            sections = sections_of_doc(doc) if self.assertion else []
+            if found and self.assertion:
+                spans = [(e.start or 0, e.end or 0) for e in found]
+                flags = assert_spans(chunk.text, spans, sections, leading_section)
+                found = [
+                    e.with_(assertion=Assertion(**dict.fromkeys(f, True)))
+                    for e, f in zip(found, flags, strict=True)
+                ]
+            if sections and sections[-1].category is not None:
+                leading_section = sections[-1].category
+            entities.extend(_shift(e, chunk.start, text) for e in found)
+        log.debug("rules: %d entities in %d characters", len(entities), len(text))
+        return entities
+
+    def _hits(self, doc: Any) -> list[_Hit]:
+        from spacy.util import filter_spans
+
+        lexicon = self._lexicon
+        spans = []
+        meanings: dict[tuple[int, int], Term] = {}
+        for matcher, table, lower in (
+            (lexicon.matcher, lexicon.terms, True),
+            (lexicon.exact_matcher, lexicon.exact_terms, False),
+        ):
+            for _, start, end in matcher(doc):
+                span = doc[start:end]
+                meaning = table.get(span.text.lower() if lower else span.text)
+                if meaning is None:
+                    # Tokens matched by LOWER but spelt with other inner spacing: re-key by tokens.
+                    meaning = table.get(" ".join(t.lower_ for t in span))
+                if meaning is None or meaning.type not in self.types:
+                    continue
+                spans.append(span)
+                meanings.setdefault((start, end), meaning)
+        return [
+            _Hit(span.start_char, span.end_char, meanings[(span.start, span.end)])
+            for span in filter_spans(spans)
+        ]
+
+    def _entity(self, text: str, hit: _Hit, limit: int) -> Entity | None:
+        term = hit.term
+        code = None
+        if term.code is not None and term.type in _SYSTEMS:
+            code = Code(system=_SYSTEMS[term.type], code=term.code)
+        attributes: dict[str, str] = {}
+        if term.type == "medication":
+            attributes = _medication_attributes(text, hit.end, limit)
+        elif term.type == "lab":
+            attributes = _lab_attributes(text, hit.end, limit)
+            if "value" not in attributes:
+                if text[hit.start : hit.end].lower() in self._lexicon.medication_names:
+                    return self._entity(
+                        text, _Hit(hit.start, hit.end, Term("medication", None, "term")), limit
+                    )
+                if self.require_lab_value or term.kind == "abbreviation":
+                    return None
+        date = _date_near(text, hit.start, hit.end)
+        if date and term.type != "medication":
+            attributes["date"] = date
+        return Entity(
+            type=term.type,  # type: ignore[arg-type]
+            text=text[hit.start : hit.end],
+            start=hit.start,
+            end=hit.end,
+            code=code,
+            attributes=attributes,
+            confidence=CONFIDENCE[term.kind],
+        )
+
+
+def _line_end(text: str, start: int, window: int, limit: int | None = None) -> int:
+    stop = min(len(text), start + window, len(text) if limit is None else limit)
+    end = text.find("\n", start, stop)
+    return end if end != -1 else stop
+
+
+def _medication_attributes(text: str, end: int, limit: int) -> dict[str, str]:
+    stop = _line_end(text, end, _MED_WINDOW, limit)
+    # A following sentence or another drug's list item ends this drug's window.
+    boundary = re.search(r"[.;](?:\s|$)|,\s*(?=[A-Z])", text[end:stop])
+    window = text[end : end + boundary.start()] if boundary else text[end:stop]
+    attributes = {}
+    dose = patterns.DOSE.search(window)
+    if dose:
+        attributes["dose"] = re.sub(r"\s+", " ", dose[1])
+    route = patterns.ROUTE.search(window)
+    if route:
+        attributes["route"] = patterns.ROUTES[route[1].lower()]
+    frequency = patterns.FREQUENCY.search(window)
+    if frequency:
+        attributes["frequency"] = patterns.frequency_name(frequency[1])
+    return attributes
+
+
+def _lab_attributes(text: str, end: int, limit: int) -> dict[str, str]:
+    match = patterns.LAB_VALUE.match(text, end, _line_end(text, end, 60, limit))
+    if not match:
+        return {}
+    attributes = {"value": match["value"].replace(" ", "").replace(",", ".")}
+    if match["unit"]:
+        unit = normalise_unit(match["unit"].rstrip("."))
+        if unit is not None:
+            attributes["unit"] = unit
+    return attributes
+
+
+def _date_near(text: str, start: int, end: int) -> str | None:
+    """A date in the same sentence as the mention (looked for on its line, near it)."""
+    left = max(text.rfind("\n", 0, start) + 1, text.rfind(". ", 0, start) + 1, start - _DATE_WINDOW)
+    right = _line_end(text, end, _DATE_WINDOW)
+    sentence_end = text.find(". ", end, right)
+    found = patterns.DATE.search(text, left, right if sentence_end == -1 else sentence_end)
+    return found[1] if found else None
+
+
+def _shift(entity: Entity, offset: int, text: str) -> Entity:
+    if not offset:
+        return entity
+    start, end = (entity.start or 0) + offset, (entity.end or 0) + offset
+    assert text[start:end] == entity.text  # chunks are slices of text, so spans shift exactly
+    return entity.with_(start=start, end=end)

@@ -1,0 +1,101 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from clinex.core.errors import TerminologyError, UnknownNameError
+from clinex.terminology import load
+
+
+def test_icd10cm_exact_synonym_and_fuzzy_lookup() -> None:
+    icd = load("icd10cm")
+    exact = icd.lookup("Essential (primary) hypertension")[0]
+    assert (exact.concept.code, exact.kind, exact.score) == ("I10", "exact", 1.0)
+    abbreviation = icd.lookup("t2dm")[0]
+    assert (abbreviation.concept.code, abbreviation.kind) == ("E11.9", "synonym")
+    inclusion = icd.lookup("chronic renal insufficiency")[0]  # an ICD inclusion term of N18.9
+    assert (inclusion.concept.code, inclusion.kind) == ("N18.9", "synonym")
+    fuzzy = icd.lookup("Type 2 diabetes melitus without complications")[0]
+    assert fuzzy.kind == "fuzzy" and fuzzy.concept.code == "E11.9" and 0 < fuzzy.score < 0.95
+    assert icd.lookup("zzzz qqqq xxxx") == []
+
+
+def test_icd10cm_holds_categories_and_billable_codes_with_displays() -> None:
+    icd = load("icd10cm.v1")
+    assert icd.get("E11") is not None and icd.get("E11.9") is not None
+    concept = icd.get("I50.9")
+    assert concept is not None and concept.display == "Heart failure, unspecified"
+    assert icd.system == "http://hl7.org/fhir/sid/icd-10-cm"
+    assert load("icd10cm") is icd  # cached
+
+
+def test_loinc_and_rxnorm_subsets() -> None:
+    loinc = load("loinc")
+    assert loinc.lookup("Hgb")[0].concept.code == "718-7"
+    assert loinc.lookup("creatinine")[0].concept.code == "2160-0"
+    rxnorm = load("rxnorm")
+    hits = rxnorm.lookup("furosemide", limit=20)
+    assert any(h.concept.code == "313988" for h in hits)
+    assert rxnorm.system == "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def test_unknown_registry_name() -> None:
+    with pytest.raises(UnknownNameError):
+        load("snomed")
+
+
+def test_user_csv_and_tsv(tmp_path: Path) -> None:
+    csv_file = tmp_path / "local.csv"
+    csv_file.write_text("code,display,synonyms\nX1,Widget fever,wf|widget pyrexia\nX2,Gadget pox,\n")
+    terminology = load(csv_file)
+    assert terminology.lookup("Widget Fever!")[0].concept.code == "X1"
+    assert terminology.lookup("WF")[0].kind == "synonym"
+    assert terminology.lookup("gadget poks")[0].kind == "fuzzy"
+    tsv_file = tmp_path / "local.tsv"
+    tsv_file.write_text("code\tdisplay\nY1\tThing one\n")
+    assert load(str(tsv_file)).get("Y1") is not None
+
+
+def test_user_codesystem(tmp_path: Path) -> None:
+    resource = {
+        "resourceType": "CodeSystem",
+        "url": "http://example.org/cs",
+        "name": "local",
+        "concept": [
+            {
+                "code": "A",
+                "display": "Alpha disease",
+                "designation": [{"value": "alphosis"}],
+                "concept": [{"code": "A.1", "display": "Alpha disease, mild"}],
+            },
+        ],
+    }
+    path = tmp_path / "cs.json"
+    path.write_text(json.dumps(resource))
+    terminology = load(path)
+    assert terminology.system == "http://example.org/cs"
+    assert terminology.lookup("alphosis")[0].concept.code == "A"
+    assert terminology.get("A.1") is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("bad.csv", "code,display\nX1,One\nX2\n", "bad.csv:3"),
+        ("nohead.csv", "id,name\n1,a\n", "nohead.csv:1"),
+        ("empty.csv", "code,display\n,Nothing\n", "empty.csv:2"),
+        ("bad.json", '{"resourceType": "CodeSystem",\n "url": ', "bad.json:2"),
+        ("notcs.json", '{"resourceType": "ValueSet"}', "notcs.json"),
+    ],
+)
+def test_malformed_user_files_name_file_and_line(tmp_path: Path, name: str, content: str, where: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(TerminologyError) as info:
+        load(path)
+    assert where in str(info.value)
+
+
+def test_missing_user_file(tmp_path: Path) -> None:
+    with pytest.raises(TerminologyError, match="not found"):
+        load(tmp_path / "absent.csv")

@@ -1,0 +1,68 @@
+import pytest
+
+from clinex.core.types import Code, Entity
+from clinex.terminology.normalise import normalise
+from clinex.terminology.ucum import Quantity, is_valid, normalise_unit, parse_quantity
+
+
+@pytest.mark.parametrize(
+    ("written", "ucum"),
+    [
+        ("mg/dl", "mg/dL"),
+        ("mmol/l", "mmol/L"),
+        ("mEq/L", "meq/L"),
+        ("mcg", "ug"),
+        ("µmol/L", "umol/L"),
+        ("x10^9/L", "10*9/L"),
+        ("mmHg", "mm[Hg]"),
+        ("ng/ml", "ng/mL"),
+        ("%", "%"),
+        ("U/L", "U/L"),
+    ],
+)
+def test_units_normalise_to_valid_ucum(written: str, ucum: str) -> None:
+    assert normalise_unit(written) == ucum
+    assert is_valid(ucum)
+
+
+def test_invalid_units() -> None:
+    assert normalise_unit("bananas") is None
+    assert not is_valid("mg/dl ")
+
+
+def test_parse_quantity() -> None:
+    assert parse_quantity("500 mg") == Quantity(500.0, "mg")
+    assert parse_quantity("7,2 mmol/l") == Quantity(7.2, "mmol/L")
+    assert parse_quantity("12") == Quantity(12.0, "1")
+    assert parse_quantity("three mg") is None
+
+
+def test_normaliser_codes_entities_and_scales_confidence() -> None:
+    text = "Known HTN and diabetes melitus type 2. Furosemide 40 mg daily. Hb 10 g/dl."
+    entities = [
+        Entity(type="condition", text="HTN", start=6, end=9, confidence=0.8),
+        Entity(type="condition", text="diabetes melitus type 2", start=14, end=37, confidence=0.8),
+        Entity(type="medication", text="Furosemide", start=39, end=49, attributes={"dose": "40 mg"}),
+        Entity(type="lab", text="Hb", start=63, end=65, attributes={"value": "10", "unit": "g/dl"}),
+        Entity(type="procedure", text="Known", start=0, end=5),
+    ]
+    for e in entities:
+        assert e.is_grounded_in(text)
+    out = normalise(entities, text)
+    htn, dm, furosemide, hb, procedure = out
+    assert htn.code == Code(
+        system="http://hl7.org/fhir/sid/icd-10-cm", code="I10", display="Essential (primary) hypertension"
+    )
+    assert htn.confidence == pytest.approx(0.8 * (0.5 + 0.5 * 0.95))
+    assert dm.code is not None and dm.code.code.startswith("E11")
+    assert dm.confidence < htn.confidence  # a fuzzy hit costs more confidence than a synonym
+    assert furosemide.code is not None and furosemide.code.code == "313988"  # the 40 MG tablet
+    assert hb.code is not None and hb.code.code == "718-7"
+    assert hb.attributes["unit"] == "g/dL"
+    assert procedure.code is None and procedure.confidence == 1.0
+
+
+def test_normaliser_leaves_an_ambiguous_drug_uncoded() -> None:
+    text = "furosemide 1234 mg"
+    out = normalise([Entity(type="medication", text="furosemide", start=0, end=10)], text)
+    assert out[0].code is None
