@@ -1,16 +1,22 @@
-"""Section detection with medspaCy's Sectionizer and its default English section rules.
+"""Section detection with medspaCy's Sectionizer: its default English rules plus clinex's.
 
 A section is a header (e.g. ``Family History:``) and the text up to the next header; its
 ``category`` is medspaCy's (``family_history``, ``past_medical_history``, ...). Text before the
-first header has category None.
+first header has category None. clinex adds the headers of discharge letters that the defaults
+miss (``data/section_rules.json``), and any other line that starts with a short ``Header:``
+ends the section before it (category None), so that e.g. a family-history section never runs
+on into a plan whose header no rule knows.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import json
+import re
 import warnings
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,11 +43,19 @@ def blank_nlp() -> Any:
 
 @functools.cache
 def _sectionizer() -> Any:
-    from medspacy.section_detection import Sectionizer
+    from medspacy.section_detection import Sectionizer, SectionRule
 
     # Run before entities are set: sections are read from doc._.sections and entities are
     # placed in them by character offset.
-    return Sectionizer(blank_nlp(), rules="default")
+    sectionizer = Sectionizer(blank_nlp(), rules="default")
+    data = json.loads(resources.files("clinex.text").joinpath("data/section_rules.json").read_text("utf-8"))
+    sectionizer.add([SectionRule(r["literal"], r["category"]) for r in data["section_rules"]])
+    return sectionizer
+
+
+# A line that opens with a short capitalised phrase and a colon, e.g. "Plan:" or
+# "Investigations (03/11/2024):"; at most six words, so prose with a colon is not a header.
+_GENERIC_HEADER = re.compile(r"^[ \t]*[A-Z][A-Za-z/&-]*(?:[ \t]+[A-Za-z/&()0-9.-]+){0,5}:", re.MULTILINE)
 
 
 def sections_of_doc(doc: Doc) -> list[Section]:
@@ -57,7 +71,29 @@ def sections_of_doc(doc: Doc) -> list[Section]:
         body = doc[section.body_span[0] : section.body_span[1]]
         body_start = body.start_char if len(body) else span.end_char
         found.append(Section(section.category, span.start_char, body_start, span.end_char))
-    return found
+    return _split_at_generic_headers(doc.text, found)
+
+
+def _split_at_generic_headers(text: str, sections: list[Section]) -> list[Section]:
+    """End a section where an unknown ``Header:`` line starts (it opens a category-None one)."""
+    known = [(s.start, s.body_start) for s in sections]
+    cuts = [
+        (m.start(), m.end())
+        for m in _GENERIC_HEADER.finditer(text)
+        if not any(start <= m.end() and m.start() <= body for start, body in known)
+    ]
+    if not cuts:
+        return sections
+    result: list[Section] = []
+    for section in sections:
+        start = section.start
+        category, body_start = section.category, section.body_start
+        for cut_start, cut_end in cuts:
+            if section.start < cut_start < section.end:
+                result.append(Section(category, start, body_start, cut_start))
+                start, body_start, category = cut_start, cut_end, None
+        result.append(Section(category, start, body_start, section.end))
+    return result
 
 
 def find_sections(text: str) -> list[Section]:
