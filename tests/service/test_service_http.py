@@ -45,6 +45,8 @@ def server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if proc.stderr:
+            proc.stderr.close()
 
 
 def test_health_lists_extractors(server: str) -> None:
