@@ -1,4 +1,4 @@
-"""`clinex extract` with the real default extractor (rules) on the bundled example letter."""
+"""`clinex extract` with the real rules extractor on the bundled example letter."""
 
 from __future__ import annotations
 
@@ -14,18 +14,13 @@ from clinex.cli.app import app
 from clinex.fhir import validate_bundle
 from clinex.fhir.extensions import DERIVATION_REFERENCE
 
-try:
-    from clinex.extractors.rules import RulesExtractor  # noqa: F401
-except ImportError:  # the rules extractor is being written in parallel; the lead removes this skip
-    pytestmark = pytest.mark.skip(reason="clinex.extractors.rules is not available yet")
-
 LETTER = Path(__file__).resolve().parents[2] / "examples" / "discharge_letter.txt"
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("rules") / "letter.fhir.json"
-    result = CliRunner().invoke(app, ["extract", str(LETTER), "-o", str(out)])
+    result = CliRunner().invoke(app, ["extract", str(LETTER), "--extractor", "rules", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     value: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return value
