@@ -1,0 +1,178 @@
+"""The encoder extractor: fine-tuned MiniLM tagger → linked attributes → assertion → codes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from clinex.core.errors import ConfigError
+from clinex.core.types import ENTITY_TYPES, Assertion, Entity
+from clinex.extractors.encoder.coding import Coder
+from clinex.extractors.encoder.inference import PredictedSpan, TokenOutputs, decode, run_tagger
+from clinex.extractors.encoder.linking import Span, link_attributes
+from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
+from clinex.terminology import load as load_terminology
+
+AssertionMode = Literal["head", "context", "both"]
+ASSERTION_MODES: tuple[str, ...] = ("head", "context", "both")
+#: Terminology each entity type is coded in; conditions also get embedding retrieval.
+CODE_SYSTEMS: dict[str, str] = {"condition": "icd10cm", "medication": "rxnorm", "lab": "loinc"}
+
+
+class EncoderExtractor:
+    """Extracts entities with the packaged (or a given) fine-tuned MiniLM tagger, on CPU.
+
+    ``assertion`` picks the learned assertion head, medspaCy ConText rules, or both (a flag is
+    set when either sets it). ``coding=False`` leaves codes to the normaliser. ``retrieval=True``
+    adds ICD-10-CM embedding retrieval for conditions that terminology lookup cannot code; it is
+    off by default because its index (~98k concepts) takes many CPU-minutes to build the first
+    time (then cached). ``quantize`` runs the linear layers in int8 (dynamic).
+    """
+
+    name = "encoder.v1"
+
+    def __init__(
+        self,
+        *,
+        model: str | Path | None = None,
+        assertion: AssertionMode = "context",
+        coding: bool = True,
+        retrieval: bool = False,
+        quantize: bool = False,
+        threads: int | None = None,
+        batch_size: int = 16,
+    ) -> None:
+        if assertion not in ASSERTION_MODES:
+            raise ConfigError(
+                f"unknown assertion mode {assertion!r}", hint=f"choose one of: {', '.join(ASSERTION_MODES)}"
+            )
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.model_dir = Path(model) if model is not None else PACKAGED_MODEL_DIR
+        tagger, self.config, self.checksum = load_model(self.model_dir)
+        if quantize:
+            tagger = torch.ao.quantization.quantize_dynamic(tagger, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
+        self.tagger = tagger
+        self.tokenizer = load_tokenizer()
+        self.assertion = assertion
+        self.batch_size = batch_size
+        self._coding = coding
+        self._retrieval = retrieval
+        self._coders: dict[str, Coder] = {}
+
+    def extract(self, text: str) -> list[Entity]:
+        return self.extract_batch([text])[0]
+
+    def extract_batch(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities for many notes at once (their windows share batches)."""
+        outputs = self._run(texts)
+        return [self._entities(text, decode(o)) for text, o in zip(texts, outputs, strict=True)]
+
+    def assert_entities(self, text: str, entities: Sequence[Entity]) -> list[Entity]:
+        """Set the assertion flags of given entities of ``text`` with the learned head alone."""
+        outputs = self._run([text])[0]
+        asserted = []
+        for entity in entities:
+            probs = (
+                outputs.flag_probs(entity.start, entity.end)
+                if entity.start is not None and entity.end is not None
+                else None
+            )
+            flags = {f: p >= 0.5 for f, p in probs.items()} if probs else {}
+            asserted.append(entity.with_(assertion=Assertion(**flags)))
+        return asserted
+
+    def _run(self, texts: Sequence[str]) -> list[TokenOutputs]:
+        return run_tagger(
+            self.tagger,
+            self.tokenizer,
+            texts,
+            max_len=self.config.max_len,
+            overlap=self.config.overlap,
+            batch_size=self.batch_size,
+        )
+
+    def _entities(self, text: str, predicted: list[PredictedSpan]) -> list[Entity]:
+        spans = [t for s in predicted if (t := _whole_words(text, s)) is not None]
+        found = [s for s in spans if s.type in ENTITY_TYPES]
+        attributes = link_attributes(
+            text,
+            [Span(s.type, s.start, s.end) for s in found],
+            [Span(s.type, s.start, s.end) for s in spans if s.type not in ENTITY_TYPES],
+        )
+        entities = [
+            Entity(
+                type=s.type,  # type: ignore[arg-type]  # checked against ENTITY_TYPES above
+                text=text[s.start : s.end],
+                start=s.start,
+                end=s.end,
+                assertion=Assertion(**{flag: p >= 0.5 for flag, p in s.flags.items()}),
+                attributes=attrs,
+                confidence=min(1.0, max(0.0, s.score)),
+            )
+            for s, attrs in zip(found, attributes, strict=True)
+        ]
+        if self.assertion != "head":
+            entities = self._context(text, entities)
+        return self._code(entities) if self._coding else entities
+
+    def _context(self, text: str, entities: list[Entity]) -> list[Entity]:
+        from clinex.assertion.context import assert_entities
+
+        # ConText keeps flags already set, so "both" is the union of head and rules.
+        if self.assertion == "context":
+            entities = [e.with_(assertion=Assertion()) for e in entities]
+        return assert_entities(text, entities)
+
+    def _code(self, entities: list[Entity]) -> list[Entity]:
+        out = list(entities)
+        for entity_type, system in CODE_SYSTEMS.items():
+            indexes = [i for i, e in enumerate(out) if e.type == entity_type and e.code is None]
+            if not indexes:
+                continue
+            coder = self._coder(system, embedding=self._retrieval and entity_type == "condition")
+            for i, result in zip(indexes, coder.code([out[i].text for i in indexes]), strict=True):
+                code, score = result if result is not None else (None, 0.0)
+                # An uncodable entity is less trustworthy; a well-matched code keeps the span score.
+                out[i] = out[i].with_(code=code, confidence=out[i].confidence * (0.5 + 0.5 * score))
+        return out
+
+    def _coder(self, system: str, *, embedding: bool) -> Coder:
+        if system not in self._coders:
+            self._coders[system] = Coder(load_terminology(system), embedding=embedding)
+        return self._coders[system]
+
+
+#: Words a span may not start or end with: the tagger sometimes runs on into a list's glue.
+_EDGE_WORDS = frozenset({"and", "or", "of", "with", "the", "a", "an", "to", "in", "on", "for"})
+_EDGE_CHARS = " \t\n,;:.()"
+
+
+def _whole_words(text: str, span: PredictedSpan) -> PredictedSpan | None:
+    """Widen a span that starts or ends inside a word (a sub-word tag) to the whole word, then
+    trim punctuation and glue words ("fever and", "shortness of breath,") from its edges;
+    None when nothing is left."""
+    start, end = span.start, span.end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    if span.type in ENTITY_TYPES:
+        while True:
+            while start < end and text[start] in _EDGE_CHARS:
+                start += 1
+            while end > start and text[end - 1] in _EDGE_CHARS:
+                end -= 1
+            words = text[start:end].split(" ")
+            if len(words) > 1 and words[-1].lower() in _EDGE_WORDS:
+                end -= len(words[-1])
+            elif len(words) > 1 and words[0].lower() in _EDGE_WORDS:
+                start += len(words[0])
+            else:
+                break
+    if start >= end:
+        return None
+    return PredictedSpan(span.type, start, end, span.score, span.flags)

@@ -1,0 +1,110 @@
+"""Batched tagging of many notes: tokenise, cut into windows, run the tagger, decode spans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from clinex.extractors.encoder.labels import FLAGS, decode_spans, viterbi
+from clinex.extractors.encoder.model import Tagger
+from clinex.extractors.encoder.windows import Window, make_windows
+
+
+@dataclass(frozen=True, slots=True)
+class PredictedSpan:
+    """A tagged span with its character interval, label probability and assertion probabilities."""
+
+    type: str
+    start: int
+    end: int
+    score: float
+    flags: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    note: int
+    window: Window
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOutputs:
+    """Per-token outputs of one note: its tokenisation, label probabilities and flag logits."""
+
+    encoding: Any
+    label_probs: torch.Tensor
+    flag_logits: torch.Tensor
+
+    def flag_probs(self, start: int, end: int) -> dict[str, float] | None:
+        """Mean assertion probabilities over the tokens of ``[start, end)``, None if no token is there."""
+        inside = [i for i, (s, e) in enumerate(self.encoding.offsets) if s < end and e > start]
+        if not inside:
+            return None
+        probs = self.flag_logits[inside[0] : inside[-1] + 1].mean(0).sigmoid().tolist()
+        return dict(zip(FLAGS, probs, strict=True))
+
+
+def run_tagger(
+    tagger: Tagger, tokenizer: Any, texts: Sequence[str], *, max_len: int, overlap: int, batch_size: int = 16
+) -> list[TokenOutputs]:
+    """Tagger outputs for every token of every text. Windows of all notes share batches, shortest first."""
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    n_labels = tagger.span_head.out_features
+    label_probs = [torch.zeros(len(e.ids), n_labels) for e in encodings]
+    flag_logits = [torch.zeros(len(e.ids), len(FLAGS)) for e in encodings]
+    jobs = [
+        _Job(i, w)
+        for i, e in enumerate(encodings)
+        if e.ids
+        for w in make_windows(len(e.ids), max_len=max_len, overlap=overlap)
+    ]
+    jobs.sort(key=lambda j: j.window.end - j.window.start)
+    with torch.inference_mode():
+        for first in range(0, len(jobs), batch_size):
+            batch = jobs[first : first + batch_size]
+            width = max(j.window.end - j.window.start for j in batch) + 2
+            ids = torch.zeros(len(batch), width, dtype=torch.long)
+            mask = torch.zeros(len(batch), width, dtype=torch.long)
+            for row, job in enumerate(batch):
+                tokens = [cls_id, *encodings[job.note].ids[job.window.start : job.window.end], sep_id]
+                ids[row, : len(tokens)] = torch.tensor(tokens)
+                mask[row, : len(tokens)] = 1
+            span_logits, assertion_logits = tagger(ids, mask)
+            probs = span_logits.softmax(-1)
+            for row, job in enumerate(batch):
+                w = job.window
+                # +1: position 0 of the window is [CLS].
+                lo, hi = w.keep_start - w.start + 1, w.keep_end - w.start + 1
+                label_probs[job.note][w.keep_start : w.keep_end] = probs[row, lo:hi]
+                flag_logits[job.note][w.keep_start : w.keep_end] = assertion_logits[row, lo:hi]
+    return [TokenOutputs(e, p, f) for e, p, f in zip(encodings, label_probs, flag_logits, strict=True)]
+
+
+def decode(outputs: TokenOutputs) -> list[PredictedSpan]:
+    """The spans of one note, each with its mean label probability and assertion probabilities."""
+    if not outputs.encoding.ids:
+        return []
+    words = outputs.encoding.word_ids
+    continues = [i > 0 and words[i] is not None and words[i] == words[i - 1] for i in range(len(words))]
+    probs = outputs.label_probs.numpy()
+    labels = viterbi(np.log(probs + 1e-9), continues)
+    best = probs[np.arange(len(labels)), labels]
+    spans = decode_spans(labels, best.tolist(), outputs.encoding.offsets)
+    result = []
+    for s in spans:
+        flags = outputs.flag_logits[s.first_token : s.last_token + 1].mean(0).sigmoid().tolist()
+        result.append(PredictedSpan(s.type, s.start, s.end, s.score, dict(zip(FLAGS, flags, strict=True))))
+    return result
+
+
+def predict(
+    tagger: Tagger, tokenizer: Any, texts: Sequence[str], *, max_len: int, overlap: int, batch_size: int = 16
+) -> list[list[PredictedSpan]]:
+    """Spans for each text."""
+    outputs = run_tagger(tagger, tokenizer, texts, max_len=max_len, overlap=overlap, batch_size=batch_size)
+    return [decode(o) for o in outputs]

@@ -1,0 +1,53 @@
+"""Attribute → entity linking: each tagged attribute joins the nearest entity that may hold it.
+
+Letters write an attribute next to its entity ("metformin 500 mg orally twice daily",
+"haemoglobin 13.2 g/dL"), nearly always after it ("500 mg of metformin" is the exception), so the
+nearest compatible entity before the attribute on the same line wins, and one after it only
+when there is none before. When two attributes of one
+kind compete for an entity, the closer one is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clinex.core.types import ATTRIBUTES
+
+#: Farthest an attribute may sit from its entity, in characters.
+MAX_DISTANCE = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    type: str
+    start: int
+    end: int
+
+
+def link_attributes(text: str, entities: Sequence[Span], attributes: Sequence[Span]) -> list[dict[str, str]]:
+    """For each entity (same order), the attribute texts linked to it, keyed by attribute kind."""
+    linked: list[dict[str, tuple[int, str]]] = [{} for _ in entities]
+    for attribute in attributes:
+        best: tuple[int, int] | None = None
+        for index, entity in enumerate(entities):
+            if attribute.type not in ATTRIBUTES.get(entity.type, ()):
+                continue
+            if attribute.start >= entity.end:
+                gap, penalty = text[entity.end : attribute.start], 0
+            elif attribute.end <= entity.start:
+                gap, penalty = text[attribute.end : entity.start], 2 * MAX_DISTANCE + 1
+            else:
+                continue
+            if "\n" in gap or len(gap) > MAX_DISTANCE:
+                continue
+            distance = 2 * len(gap) + penalty
+            if best is None or distance < best[0]:
+                best = (distance, index)
+        if best is None:
+            continue
+        distance, index = best
+        current = linked[index].get(attribute.type)
+        if current is None or distance < current[0]:
+            linked[index][attribute.type] = (distance, text[attribute.start : attribute.end])
+    return [{kind: value for kind, (_, value) in attrs.items()} for attrs in linked]

@@ -1,0 +1,137 @@
+"""Synthetic letters (``clinex synth`` JSONL) → labelled token windows for the encoder tagger.
+
+Gold attributes are strings (DESIGN.md JSONL); their spans are found in the letter as the
+occurrence nearest to their entity on the same line, the way the linker reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clinex.core.errors import InputError
+from clinex.core.serialize import entity_from_dict
+from clinex.core.types import Document, Entity
+from clinex.extractors.encoder.labels import FLAGS, IGNORE, CharSpan, encode_spans
+from clinex.extractors.encoder.linking import MAX_DISTANCE
+from clinex.extractors.encoder.windows import make_windows
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingWindow:
+    """One encoder input ([CLS] tokens [SEP]) with its BIO labels and assertion targets."""
+
+    ids: list[int]
+    labels: list[int]
+    flags: list[list[float]]
+    flag_mask: list[float]
+
+
+def read_letters(path: Path, *, limit: int | None = None) -> list[Document]:
+    """Letters from a JSONL file of ``{"id", "text", "entities"}``; bad lines raise InputError."""
+    if not path.is_file():
+        raise InputError(
+            f"training data not found: {path}", hint="write it with `clinex synth ... -o DIR` first"
+        )
+    documents = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record: dict[str, Any] = json.loads(line)
+                text = record["text"]
+                entities = [entity_from_dict(e) for e in record.get("entities") or []]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError(
+                    f"{path}, line {number}: not a letter record",
+                    hint='each line needs {"id", "text", "entities"}',
+                ) from None
+            except InputError as exc:
+                raise InputError(f"{path}, line {number}: {exc.message}", hint=exc.hint) from None
+            bad = sum(1 for e in entities if e.grounded and not e.is_grounded_in(text))
+            if bad:
+                raise InputError(
+                    f"{path}, line {number}: {bad} entities do not match their span",
+                    hint="regenerate the data",
+                )
+            documents.append(Document(text=text, id=str(record.get("id", number)), entities=entities))
+            if limit is not None and len(documents) >= limit:
+                break
+    return documents
+
+
+def locate_attribute(text: str, value: str, entity: Entity) -> tuple[int, int] | None:
+    """The occurrence of ``value`` nearest to ``entity`` on its line; one after it wins over one before."""
+    assert entity.start is not None and entity.end is not None  # only grounded entities get here
+    line_start = text.rfind("\n", 0, entity.start) + 1
+    line_end = text.find("\n", entity.end)
+    line_end = len(text) if line_end < 0 else line_end
+    best: tuple[int, int] | None = None
+    best_distance = 4 * MAX_DISTANCE + 2
+    position = text.find(value, line_start, line_end)
+    while position >= 0 and value:
+        end = position + len(value)
+        if end <= entity.start or position >= entity.end:
+            distance = (
+                position - entity.end if position >= entity.end else entity.start - end + 2 * MAX_DISTANCE
+            )
+            if distance < best_distance:
+                best, best_distance = (position, end), distance
+        position = text.find(value, position + 1, line_end)
+    return best
+
+
+def gold_spans(document: Document) -> tuple[list[CharSpan], list[tuple[CharSpan, Entity]]]:
+    """All gold spans (entities first, then located attributes) and each entity with its span."""
+    entities = [
+        (CharSpan(e.type, e.start, e.end), e)
+        for e in document.entities
+        if e.start is not None and e.end is not None
+    ]
+    attributes = []
+    for _span, entity in entities:
+        for kind, value in entity.attributes.items():
+            found = locate_attribute(document.text, value, entity)
+            if found is not None:
+                attributes.append(CharSpan(kind, *found))
+    return [s for s, _ in entities] + attributes, entities
+
+
+def training_windows(
+    documents: Iterable[Document], tokenizer: Any, *, max_len: int, overlap: int
+) -> list[TrainingWindow]:
+    """Every window of every letter, labelled (windows overlap, so no text is left out)."""
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    out = []
+    for document in documents:
+        encoding = tokenizer.encode(document.text, add_special_tokens=False)
+        spans, entities = gold_spans(document)
+        labels = encode_spans(encoding.offsets, spans)
+        flags, mask = _flag_targets(encoding.offsets, entities)
+        for w in make_windows(len(encoding.ids), max_len=max_len, overlap=overlap) if encoding.ids else []:
+            out.append(
+                TrainingWindow(
+                    ids=[cls_id, *encoding.ids[w.start : w.end], sep_id],
+                    labels=[IGNORE, *labels[w.start : w.end], IGNORE],
+                    flags=[[0.0] * len(FLAGS), *flags[w.start : w.end], [0.0] * len(FLAGS)],
+                    flag_mask=[0.0, *mask[w.start : w.end], 0.0],
+                )
+            )
+    return out
+
+
+def _flag_targets(
+    offsets: Sequence[tuple[int, int]], entities: Sequence[tuple[CharSpan, Entity]]
+) -> tuple[list[list[float]], list[float]]:
+    flags = [[0.0] * len(FLAGS) for _ in offsets]
+    mask = [0.0] * len(offsets)
+    for span, entity in entities:
+        target = [float(getattr(entity.assertion, f)) for f in FLAGS]
+        for i, (s, e) in enumerate(offsets):
+            if s < span.end and e > span.start:
+                flags[i], mask[i] = target, 1.0
+    return flags, mask

@@ -1,0 +1,34 @@
+"""The model shipped inside the package: intact, loadable, and extracting from a letter."""
+
+from __future__ import annotations
+
+import json
+
+import clinex
+from clinex.extractors.encoder.model import CHECKSUM_FILE, PACKAGED_MODEL_DIR, WEIGHTS_FILE, sha256_of
+
+LETTER = (
+    "DISCHARGE SUMMARY\n\nPRINCIPAL DIAGNOSES\n• Essential hypertension\n\n"
+    "Medications:\n• Metformin 500 mg orally twice daily\n\n"
+    "Labs:\n• Hemoglobin 13.1 g/dL\n"
+)
+
+
+def test_packaged_weights_match_their_checksum_and_fit_the_size_budget() -> None:
+    weights = PACKAGED_MODEL_DIR / WEIGHTS_FILE
+    assert (PACKAGED_MODEL_DIR / CHECKSUM_FILE).read_text().split()[0] == sha256_of(weights)
+    assert weights.stat().st_size <= 25 * 2**20
+    metrics = json.loads((PACKAGED_MODEL_DIR / "metrics.json").read_text())
+    assert metrics["sha256"] == sha256_of(weights)
+    assert (PACKAGED_MODEL_DIR / "MODEL_CARD.md").read_text().count(metrics["sha256"]) == 1
+
+
+def test_default_encoder_extracts_grounded_entities_with_attributes() -> None:
+    doc = clinex.extract(LETTER, extractor=clinex.load_extractor("encoder", retrieval=False, threads=1))
+    assert doc.meta["extractor"] == "encoder.v1"
+    assert doc.entities and not doc.ungrounded()
+    by_type = {e.type: e for e in doc.entities}
+    assert by_type["medication"].text == "Metformin"
+    assert by_type["medication"].attributes.get("dose") == "500 mg"
+    assert by_type["lab"].attributes.get("value") == "13.1"
+    assert all(0.0 <= e.confidence <= 1.0 for e in doc.entities)
