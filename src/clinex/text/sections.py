@@ -58,8 +58,12 @@ def _sectionizer() -> Any:
 _GENERIC_HEADER = re.compile(r"^[ \t]*[A-Z][A-Za-z/&-]*(?:[ \t]+[A-Za-z/&()0-9.-]+){0,5}:", re.MULTILINE)
 
 
-def sections_of_doc(doc: Doc) -> list[Section]:
-    """Sections of a spaCy Doc made by :func:`blank_nlp` (the Doc gains ``doc._.sections``)."""
+def sections_of_doc(doc: Doc, text: str | None = None) -> list[Section]:
+    """Sections of a spaCy Doc made by :func:`blank_nlp` (the Doc gains ``doc._.sections``).
+
+    ``text`` is the note the Doc was made from, where that differs from ``doc.text`` in
+    whitespace only (line breaks turned to spaces): header lines are found in it.
+    """
     with warnings.catch_warnings():
         # medspaCy's default section rules are all literals, so its token Matcher is empty and
         # spaCy warns (W036) on every call; nothing is wrong.
@@ -71,7 +75,7 @@ def sections_of_doc(doc: Doc) -> list[Section]:
         body = doc[section.body_span[0] : section.body_span[1]]
         body_start = body.start_char if len(body) else span.end_char
         found.append(Section(section.category, span.start_char, body_start, span.end_char))
-    return _split_at_generic_headers(doc.text, found)
+    return _split_at_generic_headers(doc.text if text is None else text, found)
 
 
 def _split_at_generic_headers(text: str, sections: list[Section]) -> list[Section]:

@@ -72,7 +72,7 @@ class RulesExtractor:
                 self._entity(chunk.text, hit, limit) for hit, limit in zip(hits, limits, strict=True)
             )
             found = [e for e in candidates if e is not None]
-            sections = sections_of_doc(doc) if self.assertion else []
+            sections = sections_of_doc(doc, chunk.text) if self.assertion else []
             if found and self.assertion:
                 spans = [(e.start or 0, e.end or 0) for e in found]
                 flags = assert_spans(chunk.text, spans, sections, leading_section)
