@@ -1,24 +1,57 @@
 """ICD-10-CM from ``simple-icd-10-cm``: every category and billable code, its description,
-the ICD inclusion terms and the curated clinical synonyms in ``data/icd10cm_synonyms.tsv``."""
+the ICD inclusion terms and the curated clinical synonyms in ``data/icd10cm_synonyms.tsv``.
+
+Synonyms (lookup score 0.95) besides the curated ones: each display and inclusion term also
+without its bracketed words ("Essential (primary) hypertension" → "Essential hypertension";
+the words kept unbracketed need no entry, lookup ignores punctuation), without "NOS", and
+without a leading "Unspecified" or a final ", unspecified" / ", not elsewhere classified"
+("Heart failure, unspecified" → "Heart failure").
+
+Billable codes: a category such as J45 (asthma) cannot be billed, and a note saying just
+"asthma" justifies only the default leaf below it. :func:`billable` maps a non-billable code
+to the one billable descendant whose description is the category's own with only default
+qualifiers added: "unspecified" (also "unspecified ear"/"site"/... and "Unspecified X"),
+"uncomplicated", "without complications", "not intractable", "without status migrainosus"
+and "initial encounter" (J45 → J45.909 "Unspecified asthma, uncomplicated", E11 → E11.9,
+I50 → I50.9, T14.8 → T14.8XXA). When no such leaf or more than one exists (C50: breast
+cancer, which side and site?), the category is kept: a guessed leaf is worse than a true
+category. :func:`best_match` first asks the lookup: when the text also names exactly one
+billable descendant of the best hit (a curated synonym, "pulmonary embolism" → I26.99 under
+the display of I26, or a stripped display, "asthma" → J45.909), that leaf is the code.
+"""
 
 from __future__ import annotations
 
 import csv
 import functools
+import re
+from collections.abc import Iterator
 from importlib import resources
 
 import simple_icd_10_cm as cm
 
 from clinex.core.errors import TerminologyError
-from clinex.terminology._index import IndexedTerminology
-from clinex.terminology.base import Concept
+from clinex.terminology._index import IndexedTerminology, normalise_term
+from clinex.terminology.base import Concept, Match
 
 SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+_BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
+_REWRITABLE = re.compile(r"[(\[]|\bNOS\b|unspecified|not elsewhere classified", re.IGNORECASE)
+_NOS = re.compile(r"\s*\bNOS\b", re.IGNORECASE)
+_QUALIFIER_TAIL = re.compile(r",\s*(?:unspecified|not elsewhere classified)$", re.IGNORECASE)
+_QUALIFIER_HEAD = re.compile(r"^unspecified\s+", re.IGNORECASE)
+# Qualifiers a leaf adds to its category's description that a bare mention implies.
+_DEFAULT_QUALIFIERS = re.compile(
+    r"\bunspecified(?: (?:ear|eye|side|site|laterality))?\b"
+    r"|\buncomplicated\b|\bwithout complications\b|\bnot intractable\b"
+    r"|\bwithout status migrainosus\b|\binitial encounter\b"
+)
 
 
 @functools.cache
 def load() -> IndexedTerminology:
-    """The ICD-10-CM terminology (built once per process, ~1 s)."""
+    """The ICD-10-CM terminology (built once per process)."""
     extra: dict[str, list[str]] = {}
     for term, code in curated_synonyms():
         extra.setdefault(code, []).append(term)
@@ -26,9 +59,65 @@ def load() -> IndexedTerminology:
     for code in cm.get_all_codes(with_dots=True):
         if not cm.is_category_or_subcategory(code):
             continue
-        inclusion = [t.removesuffix(" NOS") for t in cm.get_inclusion_term(code)]
-        concepts.append(Concept(code, cm.get_description(code), tuple(inclusion + extra.get(code, []))))
+        display = cm.get_description(code)
+        names = [display, *cm.get_inclusion_term(code)]
+        synonyms = {variant for name in names for variant in _variants(name)}
+        synonyms.discard(display)
+        concepts.append(Concept(code, display, (*sorted(synonyms), *extra.get(code, []))))
     return IndexedTerminology(name="icd10cm", system=SYSTEM, concepts=concepts)
+
+
+def _variants(name: str) -> Iterator[str]:
+    yield name
+    # Most names carry none of these; one search skips the four rewrites (load time).
+    if not _REWRITABLE.search(name):
+        return
+    for text in {name, _BRACKETED.sub("", name)}:
+        text = _NOS.sub("", text).strip()
+        yield text
+        bare = _QUALIFIER_HEAD.sub("", _QUALIFIER_TAIL.sub("", text)).strip(" ,;:-")
+        # A name that is nothing but a qualifier ("Unspecified") would match everything vague.
+        if len(bare) >= 3:
+            yield bare
+
+
+@functools.cache
+def billable(code: str) -> str:
+    """``code`` if billable, else its single default billable descendant, else ``code``.
+
+    The rule is in the module docstring; an unknown code is returned unchanged.
+    """
+    if not cm.is_valid_item(code) or cm.is_leaf(code):
+        return code
+    own = _core(cm.get_description(code))
+    leaves = [d for d in cm.get_descendants(code) if cm.is_leaf(d) and _core(cm.get_description(d)) == own]
+    return leaves[0] if len(leaves) == 1 else code
+
+
+def best_match(matches: list[Match]) -> Match | None:
+    """The first of ``matches`` (a lookup, best first), moved to its billable leaf."""
+    if not matches:
+        return None
+    best = matches[0]
+    code = best.concept.code
+    if cm.is_valid_item(code) and not cm.is_leaf(code):
+        # A fuzzy hit is merely similar text, so it names no leaf.
+        named = [
+            m.concept.code for m in matches[1:] if m.kind != "fuzzy" and _is_leaf_below(m.concept.code, code)
+        ]
+        leaf = named[0] if len(named) == 1 else billable(code)
+        concept = load().get(leaf)
+        if concept is not None:
+            return Match(concept, best.score, best.kind)
+    return best
+
+
+def _is_leaf_below(code: str, ancestor: str) -> bool:
+    return bool(cm.is_valid_item(code) and cm.is_leaf(code) and cm.is_ancestor(ancestor, code))
+
+
+def _core(description: str) -> str:
+    return normalise_term(_DEFAULT_QUALIFIERS.sub(" ", _BRACKETED.sub("", description.casefold())))
 
 
 def curated_synonyms() -> list[tuple[str, str]]:

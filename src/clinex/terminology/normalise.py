@@ -1,7 +1,9 @@
 """The normaliser: codes for entities an extractor left uncoded, and UCUM units.
 
 Codes: condition → ICD-10-CM, lab → LOINC, medication → RxNorm; procedures stay uncoded (an
-ICD-10-PCS code needs body part, approach and device, which a mention rarely states).
+ICD-10-PCS code needs body part, approach and device, which a mention rarely states). An
+ICD-10-CM category, found by lookup or given by the extractor, becomes the billable leaf the
+text justifies where exactly one does (J45 → J45.909; rule in :mod:`clinex.terminology.icd10cm`).
 
 Confidence: when the normaliser codes an entity, the entity's confidence becomes
 ``confidence × (0.5 + 0.5 × score)``, where ``score`` is the lookup score (1.0 exact display,
@@ -25,6 +27,7 @@ _BY_SYSTEM = {icd10cm.SYSTEM: icd10cm.load, loinc.SYSTEM: loinc.load, rxnorm.SYS
 # Drugs whose form a bare "name + strength" does not imply: combinations and modified release.
 _SPECIFIC_FORM = re.compile(r" / |\b\d+ HR\b|Extended Release|Delayed Release", re.IGNORECASE)
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG|UNT|ML|MEQ|G)\b")
+_ICD_CANDIDATES = 10
 _DOSE_AFTER = re.compile(r"[\s,:]*(\d+(?:[.,]\d+)?\s*[a-zA-Zµμ]+(?:/[a-zA-Z]+)?)")
 
 
@@ -50,12 +53,13 @@ def _normalise_one(entity: Entity, text: str) -> Entity:
             attributes["dose"] = f"{quantity.value:g} {quantity.unit}"
     entity = entity.with_(attributes=attributes)
     if entity.code is not None:
-        return _with_display(entity, entity.code)
+        return _with_display(entity, _billable(entity.code))
     match: Match | None = None
     terminology: IndexedTerminology | None = None
     if entity.type == "condition":
         terminology = icd10cm.load()
-        match = _first(terminology.lookup(entity.text, limit=1))
+        # More than one hit: a billable leaf the text also names may follow the category.
+        match = icd10cm.best_match(terminology.lookup(entity.text, limit=_ICD_CANDIDATES))
     elif entity.type == "lab":
         terminology = loinc.load()
         match = _first(terminology.lookup(entity.text, limit=1))
@@ -68,15 +72,20 @@ def _normalise_one(entity: Entity, text: str) -> Entity:
     return entity.with_(code=code, confidence=round(entity.confidence * (0.5 + 0.5 * match.score), 4))
 
 
+def _billable(code: Code) -> Code:
+    if code.system != icd10cm.SYSTEM:
+        return code
+    leaf = icd10cm.billable(code.code)
+    # A display given for the category no longer fits the leaf: _with_display sets the leaf's.
+    return code if leaf == code.code else Code(system=code.system, code=leaf)
+
+
 def _with_display(entity: Entity, code: Code) -> Entity:
-    if code.display is not None or code.system not in _BY_SYSTEM:
-        return entity
-    concept = _BY_SYSTEM[code.system]().get(code.code)
-    return (
-        entity
-        if concept is None
-        else entity.with_(code=Code(system=code.system, code=code.code, display=concept.display))
-    )
+    if code.display is None and code.system in _BY_SYSTEM:
+        concept = _BY_SYSTEM[code.system]().get(code.code)
+        if concept is not None:
+            code = Code(system=code.system, code=code.code, display=concept.display)
+    return entity if code == entity.code else entity.with_(code=code)
 
 
 def _first(matches: list[Match]) -> Match | None:
