@@ -34,6 +34,7 @@ import bz2
 import csv
 import gzip
 import importlib.util
+import io
 import json
 import pickle
 import re
@@ -541,12 +542,14 @@ def build_procedures() -> list[str]:
 
 
 def write_tsv(path: Path, header: list[str], rows: list[Any], *, comment: str) -> None:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", encoding="utf-8", newline="") as fh:
-        fh.write(f"# {comment}\n")
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    text.write(f"# {comment}\n")
+    writer = csv.writer(text, delimiter="\t", lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = text.getvalue().encode("utf-8")
+    # mtime=0: a rebuild with the same content gives the same bytes, so git sees no change.
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
     print(f"{path.relative_to(ROOT)}: {len(rows)} rows")
 
 

@@ -21,7 +21,8 @@ import torch
 
 from clinex.core.types import Code
 from clinex.extractors.encoder.model import load_base_encoder, load_tokenizer
-from clinex.terminology.base import Concept, Terminology, to_code
+from clinex.terminology import icd10cm
+from clinex.terminology.base import Concept, Match, Terminology, to_code
 
 log = logging.getLogger("clinex")
 
@@ -105,9 +106,9 @@ class Coder:
         results: list[tuple[Code, float] | None] = []
         missing: list[int] = []
         for i, text in enumerate(texts):
-            matches = self.terminology.lookup(text, limit=1)
-            if matches:
-                results.append((to_code(self.terminology, matches[0].concept), float(matches[0].score)))
+            match = self._lookup(text)
+            if match is not None:
+                results.append((to_code(self.terminology, match.concept), float(match.score)))
             else:
                 results.append(None)
                 missing.append(i)
@@ -118,6 +119,13 @@ class Coder:
                 if similarity >= MIN_SIMILARITY:
                     results[i] = (to_code(self.terminology, concept), min(1.0, similarity))
         return results
+
+    def _lookup(self, text: str) -> Match | None:
+        if self.terminology.system == icd10cm.SYSTEM:
+            # The billable code the text justifies, as the normaliser chooses it.
+            return icd10cm.best_match(self.terminology.lookup(text, limit=10))
+        matches = self.terminology.lookup(text, limit=1)
+        return matches[0] if matches else None
 
     def _retrieve(self, texts: Sequence[str]) -> list[tuple[Concept, float]]:
         if self._index is None:
