@@ -11,9 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from llm_fault_server import FaultServer, free_port, serve_faults
+from llm_fault_server import FaultServer, serve_faults
 
 from clinex.llm.models import packaged_model
+from local_ports import free_port
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,12 @@ import json
 import time
 
 import pytest
-from llm_fault_server import FaultServer, Reply, chat_answer, free_port
+from llm_fault_server import FaultServer, Reply, chat_answer
 
 from clinex.core.errors import BackendError, OutputParseError
 from clinex.extractors.llm import LLMExtractor
 from clinex.llm.backends.openai_compat import OpenAICompatBackend
+from local_ports import free_port
 
 NOTE = "Known asthma, on salbutamol 100 mcg as needed. No fever."
 ANSWER = json.dumps(

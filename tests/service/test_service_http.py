@@ -1,7 +1,6 @@
 """The service, as a real HTTP server on 127.0.0.1 started through the CLI."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,18 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from local_ports import free_port
+
 NOTE = "Diagnosis: essential hypertension. No evidence of pneumonia. Metformin 500 mg p.o. bid."
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "clinex.cli", "serve", "--port", str(port)],
