@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/encoder_quality.py [--test data/synth/splits/test.jsonl]
         [--codiesp ../shared/data/codiesp/dev] [--extractors encoder rules] [--limit N]
+        [--precision auto|fp32|bf16|int8]
 
 Synthetic test letters (held-out templates): entity F1 per type and ICD-10-CM code F1
 (``diagnoses``, document-level codes as in ``clinex evaluate``). CodiEsp dev (English):
@@ -36,8 +37,14 @@ SYNTH_CATEGORIES = (
 )
 
 
-def predict(documents: list[Document], name: str, *, retrieval: bool = False) -> tuple[list[Document], float]:
-    options = {"retrieval": True} if retrieval and name == "encoder" else {}
+def predict(
+    documents: list[Document], name: str, *, retrieval: bool = False, precision: str | None = None
+) -> tuple[list[Document], float]:
+    options: dict[str, object] = {}
+    if name == "encoder" and retrieval:
+        options["retrieval"] = True
+    if name == "encoder" and precision:
+        options["precision"] = precision
     extractor = clinex.load_extractor(name, **options)
     start = time.perf_counter()
     out = [clinex.extract(d.text, extractor=extractor, id=d.id) for d in documents]
@@ -55,6 +62,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--retrieval", action="store_true", help="encoder: add ICD-10-CM embedding retrieval")
     parser.add_argument("--skip-codiesp", action="store_true")
+    parser.add_argument(
+        "--precision", choices=["auto", "fp32", "bf16", "int8"], help="encoder precision (default: its own)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = EvalOptions(bootstrap=0)
@@ -64,10 +74,12 @@ def main() -> None:
         gold.documents = {d.id: d for d in docs}
         runs = {}
         for name in args.extractors:
-            predicted, seconds = predict(docs, name, retrieval=args.retrieval)
+            predicted, seconds = predict(docs, name, retrieval=args.retrieval, precision=args.precision)
             write_jsonl(predicted, Path(tmp) / f"{name}.jsonl", with_text=True)
             runs[name] = read_jsonl(Path(tmp) / f"{name}.jsonl")
-            print(f"{name}: {len(docs)} synthetic test letters in {seconds:.1f} s")
+            print(
+                f"{name}: {len(docs)} synthetic test letters in {seconds:.1f} s (precision {args.precision or 'default'})"
+            )
         report = evaluate(gold, runs, options)
         print(f"\nSynthetic test letters ({args.test}, {len(docs)} letters), strict spans: F1")
         print(f"{'category':22}" + "".join(f"{r.name:>10}" for r in report.runs))
@@ -88,7 +100,7 @@ def main() -> None:
         notes = [Document(id=i, text=(text_dir / f"{i}.txt").read_text(encoding="utf-8")) for i in ids]
         code_runs = {}
         for name in args.extractors:
-            predicted, seconds = predict(notes, name, retrieval=args.retrieval)
+            predicted, seconds = predict(notes, name, retrieval=args.retrieval, precision=args.precision)
             tsv = Path(tmp) / f"{name}D.tsv"
             write_codiesp(predicted, tsv)
             code_runs[name] = read_codiesp(tsv, text_dir=text_dir)

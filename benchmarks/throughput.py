@@ -56,7 +56,7 @@ def load_medspacy() -> Process:
 
 def load_encoder() -> Process:
     """The encoder extractor with its packaged model, as ``clinex extract`` runs it;
-    benchmarks/encoder_speed.py adds the FLOP ceiling and int8."""
+    benchmarks/encoder_speed.py adds the precisions, the whole pipeline and the FLOP ceiling."""
     from clinex.extractors.encoder import EncoderExtractor
 
     return EncoderExtractor().extract

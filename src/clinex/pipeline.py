@@ -14,8 +14,8 @@ from clinex.terminology.normalise import normalise
 
 log = logging.getLogger("clinex")
 
-#: The extractor used when none is named.
-DEFAULT_EXTRACTOR = "rules"
+#: The extractor used when none is named: the fine-tuned encoder shipped in the package.
+DEFAULT_EXTRACTOR = "encoder"
 
 
 def load_extractor(name: str | None = None, **options: Any) -> Extractor:

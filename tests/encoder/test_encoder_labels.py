@@ -1,12 +1,7 @@
 from __future__ import annotations
 
-import itertools
-
-import pytest
-
 from clinex.extractors.encoder.labels import LABEL_IDS, LABELS, CharSpan, decode_spans, encode_spans
 from clinex.extractors.encoder.model import load_tokenizer
-from clinex.extractors.encoder.windows import make_windows
 
 
 def test_bio_round_trip_on_real_tokens() -> None:
@@ -35,22 +30,6 @@ def test_every_entity_and_attribute_type_has_b_and_i() -> None:
     assert LABELS[0] == "O"
     for kind in ("condition", "tumor", "dose", "unit", "tnm", "date"):
         assert f"B-{kind}" in LABEL_IDS and f"I-{kind}" in LABEL_IDS
-
-
-@pytest.mark.parametrize("n_tokens", [1, 10, 254, 255, 700, 1001])
-def test_windows_own_every_token_exactly_once(n_tokens: int) -> None:
-    windows = make_windows(n_tokens, max_len=256, overlap=64)
-    owned = [i for w in windows for i in range(w.keep_start, w.keep_end)]
-    assert owned == list(range(n_tokens))
-    for w in windows:
-        assert w.end - w.start <= 254 and w.start <= w.keep_start < w.keep_end <= w.end
-    if n_tokens > 254:
-        assert len(windows) > 1 and all(a.end - b.start >= 64 for a, b in itertools.pairwise(windows))
-
-
-def test_windows_reject_impossible_sizes() -> None:
-    with pytest.raises(ValueError, match="overlap"):
-        make_windows(10, max_len=10, overlap=8)
 
 
 def test_viterbi_keeps_words_whole_and_bio_valid() -> None:

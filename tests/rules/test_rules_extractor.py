@@ -100,7 +100,7 @@ def test_a_term_wrapped_over_two_lines_is_found_with_its_line_break(extractor: R
 
 
 def test_types_option_limits_output(extractor: RulesExtractor) -> None:
-    only = RulesExtractor(types=("medication",), assertion=False)
+    only = RulesExtractor(types=("medication",), assertion="off")
     text = FIXTURE.read_text(encoding="utf-8")
     assert {e.type for e in only.extract(text)} == {"medication"}
 

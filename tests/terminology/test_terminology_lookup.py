@@ -1,10 +1,13 @@
 import json
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rapidfuzz import fuzz, process
 
 from clinex.core.errors import TerminologyError, UnknownNameError
-from clinex.terminology import load
+from clinex.terminology import _index, load
 
 
 def test_icd10cm_exact_synonym_and_fuzzy_lookup() -> None:
@@ -99,3 +102,56 @@ def test_malformed_user_files_name_file_and_line(tmp_path: Path, name: str, cont
 def test_missing_user_file(tmp_path: Path) -> None:
     with pytest.raises(TerminologyError, match="not found"):
         load(tmp_path / "absent.csv")
+
+
+def test_repeated_lookups_give_the_same_matches_and_scan_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "local.csv"
+    table.write_text("code,display,synonyms\nX1,Widget fever,wf\nX2,Widget fevers,\nX3,Gadget pox,\n")
+    queries = [
+        ("Widget fever", 5, True),
+        ("WF", 5, True),
+        ("widget fevr", 5, True),
+        ("Widget Fevr!", 5, True),  # the same key as the one before
+        ("widget fevr", 1, True),
+        ("widget fevr", 5, False),
+        ("nothing like it", 5, True),
+    ]
+    # A new terminology per query has an empty cache: the uncached answers.
+    fresh = [load(table).lookup(text, limit=limit, fuzzy=fuzzy) for text, limit, fuzzy in queries]
+    assert len(fresh[2]) == 2 and len(fresh[4]) == 1 and fresh[5] == [] and fresh[6] == []
+    scans: list[str] = []
+    extract = _index.process.extract
+
+    def counting_extract(query: str, *args: Any, **kwargs: Any) -> Any:
+        scans.append(query)
+        return extract(query, *args, **kwargs)
+
+    monkeypatch.setattr(_index.process, "extract", counting_extract)
+    terminology = load(table)
+    for _ in range(3):
+        assert [terminology.lookup(t, limit=n, fuzzy=f) for t, n, f in queries] == fresh
+    # Fuzzy scans: "widget fevr" at limit 5 and 1, "nothing like it"; exact hits need none.
+    assert sorted(scans) == ["nothing like it", "widget fevr", "widget fevr"]
+    terminology.lookup("widget fevr").clear()
+    assert terminology.lookup("widget fevr") == fresh[2]
+
+
+def test_fuzzy_search_among_keys_of_similar_length_finds_what_a_full_scan_finds(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    words = ["fever", "fevers", "pain", "chest", "acute", "chronic", "renal", "failure", "heart", "of"]
+    keys = list(dict.fromkeys(" ".join(rng.choices(words, k=rng.randint(1, 6))) for _ in range(3000)))
+    # Equal similarity (24/28 = 18/21) to "chronic pain" at different lengths, the longer first.
+    keys = ["chronic pain abc", "chronic p", *keys]
+    table = tmp_path / "many.csv"
+    table.write_text("code,display\n" + "".join(f"C{i},{key}\n" for i, key in enumerate(keys)))
+    terminology = load(table)
+    assert isinstance(terminology, _index.IndexedTerminology)
+    # Typos of known keys: small words and many keys of one length make many equal scores.
+    queries = [key[:i] + key[i + 1 :] for key in rng.sample(keys, 60) for i in [rng.randrange(len(key))]]
+    queries += ["chronic pain", "chest pian", "acute renal failur", "x"]
+    for query in queries:
+        for limit in (1, 5, 50):
+            full = process.extract(query, keys, scorer=fuzz.ratio, limit=limit, score_cutoff=85)
+            assert terminology._similar(query, limit) == [(key, score) for key, score, _ in full]

@@ -6,6 +6,11 @@ ConText runs with medspaCy's default English rules and clinex's extra rules in
 POSSIBLE_EXISTENCE → uncertain, HISTORICAL → historical, HYPOTHETICAL → hypothetical,
 FAMILY → family. Sections add flags as in :data:`SECTION_FLAGS` (a mention under "Family
 History" is about a relative; one under "Past Medical History" is historical).
+
+With ``learned=True`` (the default) the sentence-level decision for the flags in
+:data:`clinex.assertion.learned.LEARNED_FLAGS` is taken by a logistic model over the ConText
+cues, the section and the words around the mention (:mod:`clinex.assertion.learned`); the other
+flags and the section flags are the rules'.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -35,6 +41,18 @@ SECTION_FLAGS = {
     "patient_instructions": "hypothetical",
     "patient_education": "hypothetical",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SpanContext:
+    """What the rules see around one mention: ConText's flags from its sentence, the section
+    category it sits in, and the ``[start, end)`` of its sentence."""
+
+    cues: frozenset[str]
+    section: str | None
+    sentence: tuple[int, int]
+
+
 # Notes longer than this are assessed chunk by chunk (bounded memory for very long notes).
 _CHUNK_CHARS = 100_000
 
@@ -49,10 +67,11 @@ def _context() -> Any:
     return context
 
 
-def assert_entities(text: str, entities: Sequence[Entity]) -> list[Entity]:
+def assert_entities(text: str, entities: Sequence[Entity], *, learned: bool = True) -> list[Entity]:
     """``entities`` with assertion flags set from ConText and sections (flags already set stay).
 
-    Entities without a span are returned unchanged. The order of ``entities`` is kept.
+    ``learned`` lets the packaged learned model take the negated/historical decision (see the
+    module docstring). Entities without a span are returned unchanged; their order is kept.
     """
     flags: dict[int, set[str]] = {}
     previous_section: str | None = None
@@ -61,7 +80,13 @@ def assert_entities(text: str, entities: Sequence[Entity]) -> list[Entity]:
         inside = [(i, s - chunk.start, e - chunk.start) for i, s, e in spans if chunk.start <= s < chunk.end]
         sections = sections_of_doc(blank_nlp()(chunk.text))
         if inside:
-            found = assert_spans(chunk.text, [(s, e) for _, s, e in inside], sections, previous_section)
+            found = assert_spans(
+                chunk.text,
+                [(s, e) for _, s, e in inside],
+                sections,
+                previous_section,
+                learned=learned,
+            )
             for (i, _, _), names in zip(inside, found, strict=True):
                 flags[i] = names
         if sections and sections[-1].category is not None:
@@ -76,31 +101,58 @@ def assert_spans(
     spans: Sequence[tuple[int, int]],
     sections: Sequence[Section],
     leading_section: str | None = None,
+    *,
+    learned: bool = True,
 ) -> list[set[str]]:
     """Assertion flag names for character spans of ``text`` with its ``sections``.
 
     ``leading_section`` is the section category in force before the first header of ``text``
-    (when ``text`` is a later chunk of a long note). ConText runs only on the sentences that
-    hold a span, one sentence at a time (its scopes end at the sentence anyway), which keeps
-    long notes with many mentions linear in time.
+    (when ``text`` is a later chunk of a long note).
     """
-    results: list[set[str]] = [set() for _ in spans]
+    from clinex.assertion.learned import packaged_model
+
+    contexts = span_contexts(text, spans, sections, leading_section)
+    if learned:
+        results = [packaged_model().flags_of(text, s, c) for s, c in zip(spans, contexts, strict=True)]
+    else:
+        results = [set(c.cues) for c in contexts]
+    for flags, found in zip(results, contexts, strict=True):
+        if found.section in SECTION_FLAGS:
+            flags.add(SECTION_FLAGS[found.section])
+    return results
+
+
+def span_contexts(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    sections: Sequence[Section],
+    leading_section: str | None = None,
+) -> list[SpanContext]:
+    """The :class:`SpanContext` of each span of ``text``.
+
+    ConText runs only on the sentences that hold a span, one sentence at a time (its scopes end
+    at the sentence anyway), which keeps long notes with many mentions linear in time.
+    """
+    cues: list[set[str]] = [set() for _ in spans]
+    sentence_of: list[tuple[int, int]] = [(0, len(text))] * len(spans)
     headers = [(s.start, s.body_start) for s in sections if s.body_start > s.start]
     for (start, end), members in _by_sentence(text, spans).items():
         _run_context(
             _without_headers(text, start, end, headers, [spans[i] for i in members]),
             [(spans[i][0] - start, spans[i][1] - start) for i in members],
-            [results[i] for i in members],
+            [cues[i] for i in members],
         )
+        for i in members:
+            sentence_of[i] = (start, end)
     starts = [s.start for s in sections]
+    contexts = []
     for i, (start, _) in enumerate(spans):
         at = bisect.bisect_right(starts, start) - 1
         category = sections[at].category if at >= 0 and start < sections[at].end else None
         if category is None and (not sections or start < sections[0].start):
             category = leading_section
-        if category in SECTION_FLAGS:
-            results[i].add(SECTION_FLAGS[category])
-    return results
+        contexts.append(SpanContext(frozenset(cues[i]), category, sentence_of[i]))
+    return contexts
 
 
 def _by_sentence(text: str, spans: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:

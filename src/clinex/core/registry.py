@@ -93,7 +93,17 @@ def _split(name: str) -> tuple[str, int]:
 
 def _import(target: str) -> Any:
     module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.split(".")[0]
+        if exc.name is None or exc.name.split(".")[0] == top:
+            raise
+        # A registered component whose optional dependency is absent (e.g. torch for the encoder).
+        raise ConfigError(
+            f"{module_name} needs the package {exc.name!r}, which is not installed",
+            hint="install the extra it belongs to, e.g. pip install 'clinex[encoder]' or 'clinex[llm]'",
+        ) from None
     return getattr(module, attribute)
 
 

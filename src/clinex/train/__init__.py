@@ -13,7 +13,10 @@ from clinex.core.errors import ConfigError
 from clinex.train.config import build_config, parse_overrides, read_yaml
 
 #: task name → (config dataclass, trainer), imported only when asked for (they load torch).
-TASKS: dict[str, str] = {"encoder": "clinex.train.encoder:EncoderTrainConfig:train_encoder"}
+TASKS: dict[str, str] = {
+    "encoder": "clinex.train.encoder:EncoderTrainConfig:train_encoder",
+    "assertion": "clinex.train.assertion:AssertionTrainConfig:train_assertion",
+}
 
 
 def task_of(name: str) -> tuple[type[Any], Callable[[Any], Any]]:

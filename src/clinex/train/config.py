@@ -19,6 +19,15 @@ from clinex.core.errors import ConfigError
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrainResult:
+    """What every trainer returns: where the model went, its checksum and its metrics."""
+
+    output_dir: Path
+    checksum: str
+    metrics: dict[str, Any]
+
+
 def option(default: Any, help: str) -> Any:
     """A dataclass field with a default and a help text."""
     if isinstance(default, list | dict):

@@ -31,7 +31,7 @@ from clinex.extractors.encoder.model import (
     save_model,
     shipped_tensors,
 )
-from clinex.train.config import option
+from clinex.train.config import TrainResult, option
 from clinex.train.encoder_data import TrainingWindow, gold_spans, read_letters, training_windows
 
 log = logging.getLogger("clinex")
@@ -91,15 +91,6 @@ class EncoderTrainConfig:
             raise ValueError("learning rates must be positive")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-
-
-@dataclass(frozen=True, slots=True)
-class TrainResult:
-    """Where the model went, its checksum and its metrics."""
-
-    output_dir: Path
-    checksum: str
-    metrics: dict[str, Any]
 
 
 def seed_everything(seed: int) -> None:

@@ -16,8 +16,10 @@ from clinex.extractors.encoder.linking import Span, link_attributes
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
 from clinex.terminology import load as load_terminology
 
-AssertionMode = Literal["head", "context", "both"]
-ASSERTION_MODES: tuple[str, ...] = ("head", "context", "both")
+AssertionMode = Literal["learned", "context", "head", "both"]
+ASSERTION_MODES: tuple[str, ...] = ("learned", "context", "head", "both")
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
 #: Terminology each entity type is coded in; conditions also get embedding retrieval.
 CODE_SYSTEMS: dict[str, str] = {"condition": "icd10cm", "medication": "rxnorm", "lab": "loinc"}
 
@@ -25,11 +27,16 @@ CODE_SYSTEMS: dict[str, str] = {"condition": "icd10cm", "medication": "rxnorm", 
 class EncoderExtractor:
     """Extracts entities with the packaged (or a given) fine-tuned MiniLM tagger, on CPU.
 
-    ``assertion`` picks the learned assertion head, medspaCy ConText rules, or both (a flag is
-    set when either sets it). ``coding=False`` leaves codes to the normaliser. ``retrieval=True``
-    adds ICD-10-CM embedding retrieval for conditions that terminology lookup cannot code; it is
-    off by default because its index (~98k concepts) takes many CPU-minutes to build the first
-    time (then cached). ``quantize`` runs the linear layers in int8 (dynamic).
+    ``assertion`` picks ``"learned"`` (default: ConText rules, sections and the logistic layer
+    of :mod:`clinex.assertion.learned`; best on the NegEx sentences), ``"context"`` (rules and
+    sections only), ``"head"`` (the tagger's own assertion head) or ``"both"`` (a flag is set
+    when the head or the learned layer sets it). ``coding=False`` leaves codes to the
+    normaliser. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
+    terminology lookup cannot code; it is off by default because its index (~98k concepts)
+    takes many CPU-minutes to build the first time (then cached). ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU
+    autocast, outputs back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16,
+    AMX) and emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but
+    less accurate; ``"auto"`` (default) is bf16 where the CPU has those instructions, else fp32.
     """
 
     name = "encoder.v1"
@@ -38,10 +45,10 @@ class EncoderExtractor:
         self,
         *,
         model: str | Path | None = None,
-        assertion: AssertionMode = "context",
+        assertion: AssertionMode = "learned",
         coding: bool = True,
         retrieval: bool = False,
-        quantize: bool = False,
+        precision: Precision = "auto",
         threads: int | None = None,
         batch_size: int = 16,
     ) -> None:
@@ -49,11 +56,17 @@ class EncoderExtractor:
             raise ConfigError(
                 f"unknown assertion mode {assertion!r}", hint=f"choose one of: {', '.join(ASSERTION_MODES)}"
             )
+        if precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {precision!r}", hint=f"choose one of: {', '.join(PRECISIONS)}"
+            )
         if threads is not None:
             torch.set_num_threads(threads)
         self.model_dir = Path(model) if model is not None else PACKAGED_MODEL_DIR
         tagger, self.config, self.checksum = load_model(self.model_dir)
-        if quantize:
+        #: The precision actually used ("auto" resolved).
+        self.precision = resolve_precision(precision)
+        if self.precision == "int8":
             tagger = torch.ao.quantization.quantize_dynamic(tagger, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
         self.tagger = tagger
         self.tokenizer = load_tokenizer()
@@ -93,6 +106,7 @@ class EncoderExtractor:
             max_len=self.config.max_len,
             overlap=self.config.overlap,
             batch_size=self.batch_size,
+            bf16=self.precision == "bf16",
         )
 
     def _entities(self, text: str, predicted: list[PredictedSpan]) -> list[Entity]:
@@ -122,10 +136,10 @@ class EncoderExtractor:
     def _context(self, text: str, entities: list[Entity]) -> list[Entity]:
         from clinex.assertion.context import assert_entities
 
-        # ConText keeps flags already set, so "both" is the union of head and rules.
-        if self.assertion == "context":
+        # The rules keep flags already set, so "both" is the union of head and learned layer.
+        if self.assertion != "both":
             entities = [e.with_(assertion=Assertion()) for e in entities]
-        return assert_entities(text, entities)
+        return assert_entities(text, entities, learned=self.assertion != "context")
 
     def _code(self, entities: list[Entity]) -> list[Entity]:
         out = list(entities)
@@ -144,6 +158,20 @@ class EncoderExtractor:
         if system not in self._coders:
             self._coders[system] = Coder(load_terminology(system), embedding=embedding)
         return self._coders[system]
+
+
+def resolve_precision(precision: Precision) -> Precision:
+    """``precision`` with ``"auto"`` resolved: bf16 where this CPU runs it natively, else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16() else "fp32"
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX)."""
+    # Not torch.ops.mkldnn._is_mkldnn_bf16_supported(): it is true on every AVX-512 CPU, also
+    # those that emulate bfloat16 and run it slower than fp32.
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 #: Words a span may not start or end with: the tagger sometimes runs on into a list's glue.

@@ -49,9 +49,19 @@ class TokenOutputs:
 
 
 def run_tagger(
-    tagger: Tagger, tokenizer: Any, texts: Sequence[str], *, max_len: int, overlap: int, batch_size: int = 16
+    tagger: Tagger,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    max_len: int,
+    overlap: int,
+    batch_size: int = 16,
+    bf16: bool = False,
 ) -> list[TokenOutputs]:
-    """Tagger outputs for every token of every text. Windows of all notes share batches, shortest first."""
+    """Tagger outputs for every token of every text. Windows of all notes share batches, shortest first.
+
+    ``bf16`` runs the tagger under bfloat16 CPU autocast; its outputs are still fp32.
+    """
     encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     n_labels = tagger.span_head.out_features
@@ -64,7 +74,7 @@ def run_tagger(
         for w in make_windows(len(e.ids), max_len=max_len, overlap=overlap)
     ]
     jobs.sort(key=lambda j: j.window.end - j.window.start)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for first in range(0, len(jobs), batch_size):
             batch = jobs[first : first + batch_size]
             width = max(j.window.end - j.window.start for j in batch) + 2
@@ -75,7 +85,9 @@ def run_tagger(
                 ids[row, : len(tokens)] = torch.tensor(tokens)
                 mask[row, : len(tokens)] = 1
             span_logits, assertion_logits = tagger(ids, mask)
-            probs = span_logits.softmax(-1)
+            # fp32 from here on: Viterbi sums log-probabilities, which bfloat16 rounds coarsely.
+            probs = span_logits.float().softmax(-1)
+            assertion_logits = assertion_logits.float()
             for row, job in enumerate(batch):
                 w = job.window
                 # +1: position 0 of the window is [CLS].

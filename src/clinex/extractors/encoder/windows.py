@@ -1,9 +1,11 @@
 """Overlapping token windows over a long note, so that no text is skipped.
 
-The encoder sees at most ``max_len`` positions; a note is cut into windows of
-``max_len - 2`` tokens (room for [CLS] and [SEP]) that overlap by ``overlap`` tokens. Each
-token's prediction is taken from the window in which it sits farthest from an edge, where the
-model has the most context on both sides.
+The encoder sees at most ``max_len`` positions, so a longer note is cut into windows of at most
+``max_len - 2`` tokens (room for [CLS] and [SEP]) that overlap by at least ``overlap`` tokens:
+the fewest such windows, all of one length and evenly spread (windows of the full length would
+overlap more than needed, which only adds tokens to compute). Each token's prediction is taken
+from the window in which it sits farthest from an edge, where the model has the most context on
+both sides.
 """
 
 from __future__ import annotations
@@ -28,13 +30,21 @@ def make_windows(n_tokens: int, *, max_len: int, overlap: int) -> list[Window]:
         raise ValueError(f"need max_len > 2 and 0 <= overlap < max_len - 2 (got {max_len}, {overlap})")
     if n_tokens <= size:
         return [Window(0, n_tokens, 0, n_tokens)]
-    step = size - overlap
-    starts = [*list(range(0, n_tokens - size, step)), n_tokens - size]
+    count = 1 + _ceil_div(n_tokens - size, size - overlap)
+    # The shortest length at which `count` windows still overlap by `overlap`; it is at most
+    # `size` because `count` windows of `size` tokens do.
+    length = _ceil_div(n_tokens + (count - 1) * overlap, count)
+    # Steps differ by at most one token, and none is longer than `length - overlap`.
+    starts = [i * (n_tokens - length) // (count - 1) for i in range(count)]
     windows = []
     for i, start in enumerate(starts):
-        end = start + size
+        end = start + length
         # The boundary between two windows is the middle of their overlap.
-        keep_start = 0 if i == 0 else (start + starts[i - 1] + size) // 2
-        keep_end = n_tokens if i == len(starts) - 1 else (starts[i + 1] + end) // 2
+        keep_start = 0 if i == 0 else (start + starts[i - 1] + length) // 2
+        keep_end = n_tokens if i == count - 1 else (starts[i + 1] + end) // 2
         windows.append(Window(start, end, keep_start, keep_end))
     return windows
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)

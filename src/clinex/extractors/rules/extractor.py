@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clinex.assertion.context import assert_spans
+from clinex.core.errors import ConfigError
 from clinex.core.types import Assertion, Code, Entity
 from clinex.extractors.rules import patterns
 from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, load_lexicon
@@ -33,11 +34,16 @@ class _Hit:
     term: Term
 
 
+#: Assertion modes of the rules extractor.
+RULES_ASSERTION: tuple[str, ...] = ("learned", "context", "off")
+
+
 class RulesExtractor:
     """Finds conditions, medications, labs and procedures by lexicon, with assertion flags.
 
-    Options (keyword-only): ``types`` limits the entity types returned; ``assertion=False``
-    skips ConText and sections; ``require_lab_value`` drops lab names without a value;
+    Options (keyword-only): ``types`` limits the entity types returned; ``assertion`` is
+    ``"learned"`` (ConText, sections and the learned layer of :mod:`clinex.assertion.learned`),
+    ``"context"`` (ConText and sections only) or ``"off"``; ``require_lab_value`` drops lab names without a value;
     ``chunk_chars`` sets the piece size for long notes.
     """
 
@@ -47,12 +53,17 @@ class RulesExtractor:
         self,
         *,
         types: tuple[str, ...] = ("condition", "medication", "lab", "procedure"),
-        assertion: bool = True,
+        assertion: str = "learned",
         require_lab_value: bool = False,
         chunk_chars: int = DEFAULT_CHUNK_CHARS,
     ) -> None:
+        if assertion not in RULES_ASSERTION:
+            raise ConfigError(
+                f"unknown assertion mode {assertion!r}", hint=f"choose one of: {', '.join(RULES_ASSERTION)}"
+            )
         self.types = frozenset(types)
-        self.assertion = assertion
+        self.assertion = assertion != "off"
+        self.learned_assertion = assertion == "learned"
         self.require_lab_value = require_lab_value
         self.chunk_chars = chunk_chars
         self._lexicon: Lexicon = load_lexicon()
@@ -75,7 +86,9 @@ class RulesExtractor:
             sections = sections_of_doc(doc, chunk.text) if self.assertion else []
             if found and self.assertion:
                 spans = [(e.start or 0, e.end or 0) for e in found]
-                flags = assert_spans(chunk.text, spans, sections, leading_section)
+                flags = assert_spans(
+                    chunk.text, spans, sections, leading_section, learned=self.learned_assertion
+                )
                 found = [
                     e.with_(assertion=Assertion(**dict.fromkeys(f, True)))
                     for e, f in zip(found, flags, strict=True)

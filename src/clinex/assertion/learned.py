@@ -1,0 +1,163 @@
+"""A learned layer over the ConText rules: logistic models for the negated and historical flags.
+
+Each mention is described by sparse binary features: the flags ConText's cues set in its
+sentence, its section category, the words left and right of it in the sentence, its own words,
+and whether it stands alone in its sentence. One logistic model per flag in
+:data:`LEARNED_FLAGS` turns them into a probability; the flag is set at the model's threshold.
+The rules stay the input, so a cue ConText knows keeps working, while the weights learn what
+the cues miss (e.g. "denies alcohol" in a social history, "redemonstrated") and where they
+over-fire ("PATIENT HISTORY:" of a radiology request).
+
+The packaged model (``data/assertion_model.json``) is trained by ``clinex train
+configs/assertion.yaml`` on the NegEx/ConText annotated sentences and synthetic letters; its
+cross-validated scores are stored in the file. Weights are plain JSON numbers: no torch here.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clinex.core.errors import ModelError
+
+if TYPE_CHECKING:
+    from clinex.assertion.context import SpanContext
+
+#: The flags the learned layer decides; the others stay with the rules.
+LEARNED_FLAGS: tuple[str, ...] = ("negated", "historical")
+#: Flags the learned layer may add but never take away from the rules: ConText's historical
+#: cues ("was discontinued", "status post") encode what clinex means by historical for drugs
+#: and procedures, which the NegEx annotations (conditions only) say little about.
+ADD_ONLY_FLAGS: frozenset[str] = frozenset({"historical"})
+#: Sections that list the patient's current problems (medspaCy/clinex categories).
+CURRENT_SECTIONS = frozenset({"diagnoses", "problem_list", "observation_and_plan", "chief_complaint"})
+FORMAT_VERSION = 1
+_LEFT_WORDS = 8
+_RIGHT_WORDS = 6
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[:;]")
+_REBUILD_HINT = "rebuild it with `clinex train configs/assertion.yaml` (or reinstall clinex)"
+
+
+def span_features(text: str, span: tuple[int, int], context: SpanContext) -> list[str]:
+    """The sparse features of the mention ``text[span[0]:span[1]]`` (sorted, no duplicates)."""
+    start, end = span
+    first, last = context.sentence
+    left = _WORD.findall(text[first:start].lower())[-_LEFT_WORDS:]
+    right = _WORD.findall(text[end:last].lower())[:_RIGHT_WORDS]
+    features = {f"cue:{flag}" for flag in context.cues}
+    features.add(f"section:{context.section}")
+    features.update(f"left:{w}" for w in left)
+    features.update(f"left2:{a}_{b}" for a, b in itertools.pairwise(left))
+    features.update(f"right:{w}" for w in right)
+    if context.section not in CURRENT_SECTIONS:
+        # Outside a section that lists current problems, what the condition is counts (a bare
+        # "Hypertension." line is mostly past history in annotated notes); under "Diagnoses:"
+        # or "Assessment:" the section decides, so these features are not emitted there.
+        features.update(f"word:{w}" for w in _WORD.findall(text[start:end].lower()))
+    if left:
+        features.add(f"left1:{left[-1]}")
+    if right:
+        features.add(f"right1:{right[0]}")
+    words_left = [w for w in left if w not in ":;"]
+    if not words_left:
+        features.add("first")
+        if context.section not in CURRENT_SECTIONS and not [w for w in right if w not in ":;"]:
+            features.add("alone")
+    return sorted(features)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlagModel:
+    """One flag's logistic model: ``p = sigmoid(bias + Σ weights[f])``, set when ``p >= threshold``
+    (or, with ``add_only``, also whenever the rules' cue set it)."""
+
+    bias: float
+    weights: Mapping[str, float]
+    threshold: float = 0.5
+    add_only: bool = False
+
+    def decide(self, features: Iterable[str], cue: bool) -> bool:
+        """Whether the flag is set, given the features and whether ConText's cue set it."""
+        return (self.add_only and cue) or self.probability(features) >= self.threshold
+
+    def probability(self, features: Iterable[str]) -> float:
+        score = self.bias + sum(self.weights.get(f, 0.0) for f in features)
+        # Written to never overflow for large negative scores.
+        return 1.0 / (1.0 + math.exp(-score)) if score >= 0 else math.exp(score) / (1.0 + math.exp(score))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssertionModel:
+    """Logistic models for :data:`LEARNED_FLAGS`, and what they were trained and scored on."""
+
+    flags: Mapping[str, FlagModel]
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def flags_of(self, text: str, span: tuple[int, int], context: SpanContext) -> set[str]:
+        """The flags of a mention: the model's for its flags, ConText's cues for the others."""
+        features = span_features(text, span, context)
+        decided = {f for f, m in self.flags.items() if m.decide(features, f in context.cues)}
+        return decided | {cue for cue in context.cues if cue not in self.flags}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "flags": {
+                name: {
+                    "bias": round(m.bias, 4),
+                    "threshold": m.threshold,
+                    "add_only": m.add_only,
+                    "weights": {f: round(w, 4) for f, w in sorted(m.weights.items()) if round(w, 4)},
+                }
+                for name, m in self.flags.items()
+            },
+            "info": dict(self.info),
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> AssertionModel:
+        """Read a model file; a missing or malformed one raises ModelError naming it."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT_VERSION:
+                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT_VERSION}")
+            flags = {
+                name: FlagModel(
+                    bias=float(m["bias"]),
+                    threshold=float(m["threshold"]),
+                    add_only=bool(m.get("add_only", False)),
+                    weights={str(f): float(w) for f, w in m["weights"].items()},
+                )
+                for name, m in data["flags"].items()
+            }
+        except FileNotFoundError:
+            raise ModelError(f"assertion model missing: {path}", hint=_REBUILD_HINT) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(
+                f"assertion model {path} is malformed ({type(exc).__name__})", hint=_REBUILD_HINT
+            ) from None
+        unknown = set(flags) - set(LEARNED_FLAGS)
+        if unknown:
+            raise ModelError(
+                f"assertion model {path} has unknown flags {sorted(unknown)}", hint=_REBUILD_HINT
+            )
+        return cls(flags=flags, info=data.get("info", {}))
+
+
+@functools.cache
+def packaged_model() -> AssertionModel:
+    """The model shipped in the package (loaded once)."""
+    with resources.as_file(resources.files("clinex.assertion") / "data" / "assertion_model.json") as path:
+        return AssertionModel.load(path)

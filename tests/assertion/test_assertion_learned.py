@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from clinex.assertion import assert_entities
+from clinex.assertion.context import SpanContext, span_contexts
+from clinex.assertion.learned import LEARNED_FLAGS, AssertionModel, FlagModel, packaged_model, span_features
+from clinex.core.errors import ModelError
+from clinex.core.types import Assertion, Entity
+from clinex.text.sections import blank_nlp, sections_of_doc
+
+
+def _entity(text: str, mention: str) -> Entity:
+    found = re.search(re.escape(mention), text)
+    assert found is not None
+    return Entity(type="condition", text=mention, start=found.start(), end=found.end())
+
+
+def _features(text: str, mention: str) -> list[str]:
+    e = _entity(text, mention)
+    span = (e.start or 0, e.end or 0)
+    context = span_contexts(text, [span], sections_of_doc(blank_nlp()(text)))[0]
+    return span_features(text, span, context)
+
+
+def test_features_hold_cues_words_section_and_shape() -> None:
+    features = _features("No evidence of pneumonia today.", "pneumonia")
+    assert {"cue:negated", "left1:of", "left2:no_evidence", "word:pneumonia", "right1:today"} <= set(features)
+    assert "alone" not in features and features == sorted(set(features))
+    alone = _features("Hypertension.", "Hypertension")
+    assert {"alone", "first", "section:None"} <= set(alone)
+    in_section = _features("Past Medical History:\nAsthma.", "Asthma")
+    assert "section:past_medical_history" in in_section
+
+
+def test_packaged_model_sets_flags_and_beats_context_in_its_cross_validation() -> None:
+    model = packaged_model()
+    assert set(model.flags) == set(LEARNED_FLAGS)
+    cv = model.info["metrics"]["negex_cv"]
+    for flag in LEARNED_FLAGS:
+        assert cv["learned"][flag]["f"] > cv["context"][flag]["f"]
+    text = "No evidence of pneumonia. History of stroke in 2010. Cough since yesterday."
+    out = assert_entities(text, [_entity(text, m) for m in ("pneumonia", "stroke", "Cough")])
+    assert [e.assertion.negated for e in out] == [True, False, False]
+    assert [e.assertion.historical for e in out] == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "historical"),
+    [
+        ("Diagnoses:\n• Hypertension\n• Anemia\n", "Hypertension", False),
+        ("Problem list:\n- Type 2 diabetes\n", "Type 2 diabetes", False),
+        ("Assessment: Pneumonia.", "Pneumonia", False),
+        ("The patient has hypertension.", "hypertension", False),
+        ("Past Medical History: Hypertension.", "Hypertension", True),
+        # No section to go by: a bare chronic condition is past history, as annotated in NegEx.
+        ("Hypertension.", "Hypertension", True),
+    ],
+)
+def test_sections_listing_current_problems_keep_conditions_current(
+    text: str, mention: str, historical: bool
+) -> None:
+    assert assert_entities(text, [_entity(text, mention)])[0].assertion.historical is historical
+
+
+def test_rules_only_mode_ignores_the_model() -> None:
+    # "Denies alcohol" is historical by the NegEx annotators' convention, which the learned
+    # layer has learned and ConText does not know.
+    text = "Social history: Denies alcohol or drugs."
+    entity = _entity(text, "alcohol")
+    learned = assert_entities(text, [entity])[0].assertion
+    rules = assert_entities(text, [entity], learned=False)[0].assertion
+    assert learned.negated and rules.negated
+    assert learned.historical != rules.historical
+
+
+def test_model_decides_its_flags_and_keeps_other_cues() -> None:
+    context = SpanContext(frozenset({"negated", "uncertain"}), None, (0, 18))
+    never = AssertionModel(flags={"negated": FlagModel(bias=-20.0, weights={})})
+    assert never.flags_of("Possibly no fever.", (12, 17), context) == {"uncertain"}
+    by_word = AssertionModel(flags={"negated": FlagModel(bias=-1.0, weights={"left1:no": 2.0})})
+    assert by_word.flags_of("Possibly no fever.", (12, 17), context) == {"negated", "uncertain"}
+
+
+def test_round_trip_and_bad_files_name_the_file(tmp_path: Path) -> None:
+    model = AssertionModel(flags={"negated": FlagModel(bias=0.5, weights={"cue:negated": 3.0, "zero": 0.0})})
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = AssertionModel.load(path)
+    assert loaded.flags["negated"].weights == {"cue:negated": 3.0}  # zero weights are not stored
+    for body, problem in (
+        ("{not json", "malformed"),
+        (json.dumps({"format": 99, "flags": {}}), "malformed"),
+        (
+            json.dumps({"format": 1, "flags": {"sad": {"bias": 0, "threshold": 0.5, "weights": {}}}}),
+            "unknown flags",
+        ),
+    ):
+        path.write_text(body)
+        with pytest.raises(ModelError, match=problem) as error:
+            AssertionModel.load(path)
+        assert str(path) in error.value.message and "clinex train configs/assertion.yaml" in (
+            error.value.hint or ""
+        )
+    with pytest.raises(ModelError, match="missing"):
+        AssertionModel.load(tmp_path / "absent.json")
+
+
+def test_probability_is_stable_at_extreme_scores() -> None:
+    model = FlagModel(bias=0.0, weights={"a": 1000.0, "b": -1000.0})
+    assert model.probability(["a"]) == 1.0 and model.probability(["b"]) == 0.0
+    assert model.probability([]) == 0.5
+    assert Assertion().affirmed
