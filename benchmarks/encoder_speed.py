@@ -7,9 +7,9 @@ Each repeat of each variant runs in its own process, so that its peak RSS is its
 terminology lookups start as cold as in a fresh ``clinex extract``; the variants take turns, so
 that a change in the machine's load hits them alike. The table shows the median of the repeats.
 
-- tagger: the tagger and span decoding alone, note by note;
-- pipeline: ``clinex.extract(note, extractor=...)`` note by note with the extractor
-  ``clinex extract`` loads (ConText assertion, coding, normaliser);
+- tagger: the tagger and span decoding alone, note by note (as the pipeline runs them);
+- pipeline: ``clinex.extract(note, extractor=...)`` note by note, with the extractor loaded as
+  ``clinex extract`` loads it (ConText assertion, coding, normaliser) at the variant's precision;
 - GFLOP/s: the tagger's matmul work on the windows actually run, over the tagger's seconds;
 - ceilings: the best of ten 2048² matmuls in the variant's precision (fp32 for fp32 and int8,
   whose quantised matmuls have no simple ceiling here) and in fp32, timed in the same process
@@ -132,7 +132,6 @@ def run_variant(
         "fraction": achieved / ceiling,
         "fp32_ceiling": fp32_ceiling / 1e9,
         "fp32_fraction": achieved / fp32_ceiling,
-        # Below the thread count when other jobs took cores from this one: its times are slow.
         "cores": tagger_cpu_s / tagger_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
         "windows": len(lengths),

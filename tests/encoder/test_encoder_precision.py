@@ -1,4 +1,4 @@
-"""The encoder's precisions: fp32, bf16 autocast (fp32 outputs), int8, and what "auto" picks."""
+"""The encoder's precisions (fp32, bf16 autocast with fp32 outputs, int8, "auto") and batch padding."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 
 import clinex
 from clinex.core.errors import ConfigError
-from clinex.extractors.encoder import EncoderExtractor, extractor
+from clinex.extractors.encoder import EncoderExtractor, extractor, inference
 from clinex.extractors.encoder.inference import run_tagger
 
 LETTER = (
@@ -65,3 +65,28 @@ def test_unknown_precision_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="precision 'fp16'") as info:
         EncoderExtractor(precision="fp16")  # type: ignore[arg-type]
     assert "auto, fp32, bf16, int8" in (info.value.hint or "")
+
+
+def test_batches_are_padded_to_few_widths_without_changing_the_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = _engine("fp32")
+    config = engine.config
+    notes = [LETTER, LETTER * 3, LETTER * 7]  # one window, and several of two other lengths
+    widths: list[int] = []
+    hook = engine.tagger.register_forward_pre_hook(lambda _, args: widths.append(args[0].shape[1]))
+    try:
+        padded = run_tagger(
+            engine.tagger, engine.tokenizer, notes, max_len=config.max_len, overlap=config.overlap
+        )
+        assert widths and all(w % 16 == 0 and w <= config.max_len for w in widths)
+        monkeypatch.setattr(inference, "_WIDTH_STEP", 1)
+        exact = run_tagger(
+            engine.tagger, engine.tokenizer, notes, max_len=config.max_len, overlap=config.overlap
+        )
+    finally:
+        hook.remove()
+    assert any(w % 16 for w in widths[len(widths) // 2 :])  # the unpadded run had other widths
+    for a, b in zip(padded, exact, strict=True):
+        assert torch.allclose(a.label_probs, b.label_probs, atol=1e-5)
+        assert torch.allclose(a.flag_logits, b.flag_logits, atol=1e-4)
