@@ -55,7 +55,7 @@ def extract(
     ] = OutputFormat.fhir,
     extractor: Annotated[
         str | None,
-        typer.Option("--extractor", "-e", help="Extractor name: rules, encoder, llm (or name.vN)."),
+        typer.Option("--extractor", "-e", help="Extractor name: encoder (default), rules, llm (or name.vN)."),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model path (or server model name) for the extractor.")
