@@ -33,10 +33,7 @@ class AssertionScores:
     def add(self, gold: Assertion, pred: Assertion) -> None:
         self.confusion[assertion_class(gold)][assertion_class(pred)] += 1
         for flag, score in self.flags.items():
-            g, p = getattr(gold, flag), getattr(pred, flag)
-            score.tp += g and p
-            score.fp += p and not g
-            score.fn += g and not p
+            score.count(getattr(gold, flag), getattr(pred, flag))
 
     @property
     def total(self) -> int:

@@ -63,8 +63,5 @@ def evaluate_negex(
             )
         scores.rows += 1
         for flag, score in scores.flags.items():
-            gold, pred = getattr(row.assertion, flag), getattr(asserted[0].assertion, flag)
-            score.tp += gold and pred
-            score.fp += pred and not gold
-            score.fn += gold and not pred
+            score.count(getattr(row.assertion, flag), getattr(asserted[0].assertion, flag))
     return scores

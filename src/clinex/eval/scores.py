@@ -23,6 +23,12 @@ class PRFScore:
     fp: int = 0
     fn: int = 0
 
+    def count(self, gold: bool, predicted: bool) -> None:
+        """Count one binary decision against its gold value."""
+        self.tp += gold and predicted
+        self.fp += predicted and not gold
+        self.fn += gold and not predicted
+
     def __iadd__(self, other: PRFScore) -> PRFScore:
         self.tp += other.tp
         self.fp += other.fp

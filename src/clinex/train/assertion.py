@@ -24,6 +24,7 @@ from typing import Any
 from clinex.assertion.context import SpanContext, span_contexts
 from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionModel, FlagModel, span_features
 from clinex.core.errors import InputError
+from clinex.core.types import Assertion
 from clinex.eval.readers.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 from clinex.text.sections import blank_nlp, sections_of_doc
@@ -65,16 +66,6 @@ class AssertionTrainConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Mention:
-    """One gold mention (its note, span and flag names) with what the rules saw around it."""
-
-    text: str
-    span: tuple[int, int]
-    context: SpanContext
-    gold: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
 class Example:
     """A mention as the logistic layer sees it: features, gold flags and ConText's cues."""
 
@@ -83,43 +74,33 @@ class Example:
     cues: frozenset[str]
 
     @classmethod
-    def of(cls, mention: Mention) -> Example:
-        features = span_features(mention.text, mention.span, mention.context)
-        return cls(features, mention.gold & frozenset(LEARNED_FLAGS), mention.context.cues)
+    def of(cls, text: str, span: tuple[int, int], context: SpanContext, gold: Assertion) -> Example:
+        features = span_features(text, span, context)
+        return cls(features, frozenset(gold.names()) & frozenset(LEARNED_FLAGS), context.cues)
 
 
-def negex_mentions(path: Path) -> list[Mention]:
-    """One mention per NegEx row whose condition is found in its sentence."""
-    mentions = []
+def negex_examples(path: Path) -> list[Example]:
+    """One example per NegEx row whose condition is found in its sentence."""
+    examples = []
     for row in read_negex_rows(path):
         span = row.span
         if span is None:
             continue
         context = span_contexts(row.sentence, [span], sections_of_doc(blank_nlp()(row.sentence)))[0]
-        gold = frozenset(row.assertion.names())
-        mentions.append(Mention(row.sentence, span, context, gold))
-    return mentions
+        examples.append(Example.of(row.sentence, span, context, row.assertion))
+    return examples
 
 
-def letter_mentions(path: Path, *, limit: int | None = None) -> list[Mention]:
-    """One mention per grounded gold entity of the letters."""
-    mentions = []
+def letter_examples(path: Path, *, limit: int | None = None) -> list[Example]:
+    """One example per grounded gold entity of the letters."""
+    examples = []
     for document in read_letters(path, limit=limit):
         entities = [e for e in document.entities if e.start is not None and e.end is not None]
         spans = [(e.start or 0, e.end or 0) for e in entities]
         contexts = span_contexts(document.text, spans, sections_of_doc(blank_nlp()(document.text)))
         for entity, span, context in zip(entities, spans, contexts, strict=True):
-            gold = frozenset(entity.assertion.names())
-            mentions.append(Mention(document.text, span, context, gold))
-    return mentions
-
-
-def negex_examples(path: Path) -> list[Example]:
-    return [Example.of(m) for m in negex_mentions(path)]
-
-
-def letter_examples(path: Path, *, limit: int | None = None) -> list[Example]:
-    return [Example.of(m) for m in letter_mentions(path, limit=limit)]
+            examples.append(Example.of(document.text, span, context, entity.assertion))
+    return examples
 
 
 def negex_folds(count: int, folds: int, seed: int) -> list[list[int]]:
@@ -190,16 +171,10 @@ def score(pairs: Sequence[tuple[Example, dict[str, FlagModel]]]) -> dict[str, di
         learned, context = PRFScore(), PRFScore()
         for example, models in pairs:
             gold, model = flag in example.gold, models[flag]
-            _count(learned, gold, model.decide(example.features, flag in example.cues))
-            _count(context, gold, flag in example.cues)
+            learned.count(gold, model.decide(example.features, flag in example.cues))
+            context.count(gold, flag in example.cues)
         scores["learned"][flag], scores["context"][flag] = learned, context
     return scores
-
-
-def _count(score: PRFScore, gold: bool, predicted: bool) -> None:
-    score.tp += gold and predicted
-    score.fp += predicted and not gold
-    score.fn += gold and not predicted
 
 
 def cross_validate(
