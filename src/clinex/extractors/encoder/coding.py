@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,23 @@ class EmbeddingIndex:
         return [(self.concepts[int(i)], float(scores[row, i])) for row, i in enumerate(best)]
 
 
+#: The longest phrase, in words, :meth:`Coder.terms_in` looks up.
+MAX_TERM_WORDS = 6
+#: A one-word term shorter than this is an abbreviation too ambiguous to code alone ("PE", "MS").
+_MIN_ONE_WORD_TERM = 4
+_TERM_WORD = re.compile(r"[\w'-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class FoundTerm:
+    """A phrase of a text that the terminology names exactly: its offsets, code and score."""
+
+    start: int
+    end: int
+    code: Code
+    score: float
+
+
 class Coder:
     """Codes entity texts in one terminology; ``embedding=True`` adds retrieval after lookup."""
 
@@ -120,11 +139,32 @@ class Coder:
                     results[i] = (to_code(self.terminology, concept), min(1.0, similarity))
         return results
 
-    def _lookup(self, text: str) -> Match | None:
+    def terms_in(self, text: str) -> list[FoundTerm]:
+        """The phrases of ``text`` that are a concept's name or synonym exactly (no fuzzy
+        matching), longest first from left to right, without overlaps."""
+        words = [(m.start(), m.end()) for m in _TERM_WORD.finditer(text)]
+        found: list[FoundTerm] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_TERM_WORDS, len(words) - i), 0, -1):
+                start, end = words[i][0], words[i + n - 1][1]
+                if n == 1 and end - start < _MIN_ONE_WORD_TERM:
+                    continue
+                match = self._lookup(text[start:end], fuzzy=False)
+                if match is not None:
+                    code = to_code(self.terminology, match.concept)
+                    found.append(FoundTerm(start, end, code, float(match.score)))
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+    def _lookup(self, text: str, *, fuzzy: bool = True) -> Match | None:
         if self.terminology.system == icd10cm.SYSTEM:
             # The billable code the text justifies, as the normaliser chooses it.
-            return icd10cm.best_match(self.terminology.lookup(text, limit=10))
-        matches = self.terminology.lookup(text, limit=1)
+            return icd10cm.best_match(self.terminology.lookup(text, limit=10, fuzzy=fuzzy))
+        matches = self.terminology.lookup(text, limit=1, fuzzy=fuzzy)
         return matches[0] if matches else None
 
     def _retrieve(self, texts: Sequence[str]) -> list[tuple[Concept, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -9,11 +10,12 @@ from typing import Literal
 import torch
 
 from clinex.core.errors import ConfigError
-from clinex.core.types import ENTITY_TYPES, Assertion, Entity
+from clinex.core.types import ENTITY_TYPES, Assertion, Code, Entity
 from clinex.extractors.encoder.coding import Coder
 from clinex.extractors.encoder.inference import PredictedSpan, TokenOutputs, decode, run_tagger
 from clinex.extractors.encoder.linking import Span, link_attributes
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
+from clinex.extractors.rules import patterns
 from clinex.terminology import load as load_terminology
 
 AssertionMode = Literal["learned", "context", "head", "both"]
@@ -31,7 +33,13 @@ class EncoderExtractor:
     of :mod:`clinex.assertion.learned`; best on the NegEx sentences), ``"context"`` (rules and
     sections only), ``"head"`` (the tagger's own assertion head) or ``"both"`` (a flag is set
     when the head or the learned layer sets it). ``coding=False`` leaves codes to the
-    normaliser. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
+    normaliser. ``subterms=True`` (default) splits a condition span that terminology lookup
+    cannot code and that runs over more than one phrase (several ICD-10-CM names or synonyms
+    inside it, or one joined to other words by a comma, "and", "with", "due to"…) into one
+    coded entity per term ("duodenal ulcer and constipation complaining of pain" → two): the tagger, trained on
+    synthetic letters, often runs on over a list or a clause of free narrative. One term inside
+    one phrase ("acute infective cystitis") is left alone, its code would be less specific
+    than the phrase. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
     terminology lookup cannot code; it is off by default because its index (~98k concepts)
     takes many CPU-minutes to build the first time (then cached). ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU
     autocast, outputs back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16,
@@ -48,6 +56,7 @@ class EncoderExtractor:
         assertion: AssertionMode = "learned",
         coding: bool = True,
         retrieval: bool = False,
+        subterms: bool = True,
         precision: Precision = "auto",
         threads: int | None = None,
         batch_size: int = 16,
@@ -74,6 +83,7 @@ class EncoderExtractor:
         self.batch_size = batch_size
         self._coding = coding
         self._retrieval = retrieval
+        self._subterms = subterms
         self._coders: dict[str, Coder] = {}
 
     def extract(self, text: str) -> list[Entity]:
@@ -111,7 +121,7 @@ class EncoderExtractor:
 
     def _entities(self, text: str, predicted: list[PredictedSpan]) -> list[Entity]:
         spans = [t for s in predicted if (t := _whole_words(text, s)) is not None]
-        found = [s for s in spans if s.type in ENTITY_TYPES]
+        found = [s for s in spans if s.type in ENTITY_TYPES and not _attribute_word(text[s.start : s.end])]
         attributes = link_attributes(
             text,
             [Span(s.type, s.start, s.end) for s in found],
@@ -142,22 +152,55 @@ class EncoderExtractor:
         return assert_entities(text, entities, learned=self.assertion != "context")
 
     def _code(self, entities: list[Entity]) -> list[Entity]:
-        out = list(entities)
+        out: list[list[Entity]] = [[e] for e in entities]
         for entity_type, system in CODE_SYSTEMS.items():
-            indexes = [i for i, e in enumerate(out) if e.type == entity_type and e.code is None]
+            indexes = [i for i, e in enumerate(entities) if e.type == entity_type and e.code is None]
             if not indexes:
                 continue
             coder = self._coder(system, embedding=self._retrieval and entity_type == "condition")
-            for i, result in zip(indexes, coder.code([out[i].text for i in indexes]), strict=True):
-                code, score = result if result is not None else (None, 0.0)
-                # An uncodable entity is less trustworthy; a well-matched code keeps the span score.
-                out[i] = out[i].with_(code=code, confidence=out[i].confidence * (0.5 + 0.5 * score))
-        return out
+            for i, result in zip(indexes, coder.code([entities[i].text for i in indexes]), strict=True):
+                if result is None and entity_type == "condition" and self._subterms:
+                    out[i] = split_uncoded(entities[i], coder)
+                else:
+                    code, score = result if result is not None else (None, 0.0)
+                    out[i] = [_scored(entities[i], code, score)]
+        return [e for group in out for e in group]
 
     def _coder(self, system: str, *, embedding: bool) -> Coder:
         if system not in self._coders:
             self._coders[system] = Coder(load_terminology(system), embedding=embedding)
         return self._coders[system]
+
+
+def split_uncoded(entity: Entity, coder: Coder) -> list[Entity]:
+    """The terms ``coder`` names inside an uncodable span that runs over more than one phrase,
+    each its own coded entity (same assertion and attributes); else the span, uncoded."""
+    start = entity.start or 0
+    terms = coder.terms_in(entity.text)
+    if not terms or (len(terms) == 1 and not _PHRASE_GLUE.search(entity.text)):
+        return [_scored(entity, None, 0.0)]
+    return [
+        _scored(
+            entity.with_(text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end),
+            t.code,
+            t.score,
+        )
+        for t in terms
+    ]
+
+
+def _attribute_word(name: str) -> bool:
+    """Whether an entity name is only a unit, route or frequency ("mcg", "intravenous", "daily")
+    or one character: what the tagger mistakes for a name on narrative unlike its letters."""
+    return len(name) < 2 or any(
+        p.fullmatch(name) for p in (patterns.DOSE_UNIT, patterns.ROUTE, patterns.FREQUENCY)
+    )
+
+
+def _scored(entity: Entity, code: Code | None, score: float) -> Entity:
+    """``entity`` with ``code``: an uncodable entity is less trustworthy, a well-matched code
+    keeps the span's score."""
+    return entity.with_(code=code, confidence=entity.confidence * (0.5 + 0.5 * score))
 
 
 def resolve_precision(precision: Precision) -> Precision:
@@ -174,6 +217,10 @@ def native_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
+#: What joins two phrases: a span holding one of these is a list or a clause, not one term.
+_PHRASE_GLUE = re.compile(
+    r"[,;]|\b(?:and|or|with|who|after|due to|secondary to|complaining)\b", re.IGNORECASE
+)
 #: Words a span may not start or end with: the tagger sometimes runs on into a list's glue.
 _EDGE_WORDS = frozenset({"and", "or", "of", "with", "the", "a", "an", "to", "in", "on", "for"})
 _EDGE_CHARS = " \t\n,;:.()"

@@ -10,6 +10,7 @@ _DOSE_UNIT = (
     r"(?:mg|mcg|µg|μg|ug|g|gm|ml|mL|l|L|units?|iu|IU|meq|mEq|mmol|%|puffs?|tabs?|tablets?|caps?|"
     r"capsules?|drops?)(?:\s*/\s*(?:kg|day|d|h|hr|ml|mL|dose|m2))?"
 )
+DOSE_UNIT = re.compile(_DOSE_UNIT, re.IGNORECASE)
 DOSE = re.compile(rf"(?<![\w.])({_NUMBER}(?:\s*-\s*{_NUMBER})?\s*{_DOSE_UNIT})(?![\w])", re.IGNORECASE)
 
 #: Route as written (lower-cased) → the route name recorded in attributes.

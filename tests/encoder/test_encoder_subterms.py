@@ -1,0 +1,83 @@
+"""An uncodable condition span that runs over a list or a clause is split into its coded terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinex.core.types import Assertion, Entity
+from clinex.extractors.encoder.coding import Coder
+from clinex.extractors.encoder.extractor import split_uncoded
+from clinex.terminology import load
+
+
+@pytest.fixture(scope="module")
+def terms() -> Coder:
+    return Coder(load("icd10cm"))
+
+
+def _span(note: str, phrase: str, **fields: object) -> Entity:
+    start = note.index(phrase)
+    return Entity(type="condition", text=phrase, start=start, end=start + len(phrase), **fields)  # type: ignore[arg-type]
+
+
+def test_a_run_on_span_becomes_one_grounded_coded_entity_per_term(terms: Coder) -> None:
+    note = "History: duodenal ulcer and constipation complaining of pain in the right renal fossa."
+    phrase = "duodenal ulcer and constipation complaining of pain in the right renal fossa"
+    parent = _span(
+        note, phrase, assertion=Assertion(historical=True), attributes={"date": "2019"}, confidence=0.8
+    )
+    parts = split_uncoded(parent, terms)
+    assert [p.text for p in parts] == ["duodenal ulcer", "constipation", "pain"]
+    assert all(note[p.start : p.end] == p.text for p in parts)  # type: ignore[misc]
+    codes = [p.code.code[:3] for p in parts if p.code is not None]
+    assert len(codes) == 3 and codes[:2] == ["K26", "K59"]
+    # What the span knew stays with each term; a term's confidence never exceeds the span's.
+    assert all(p.assertion == parent.assertion and p.attributes == {"date": "2019"} for p in parts)
+    assert all(0.0 < p.confidence <= parent.confidence for p in parts)
+
+
+def test_one_term_inside_one_phrase_is_not_replaced_by_its_less_specific_code(
+    terms: Coder,
+) -> None:
+    note = "Diagnosis: acute infective cystitis."
+    parent = _span(note, "acute infective cystitis", confidence=0.8)
+    assert terms.terms_in(parent.text), "ICD-10-CM names 'cystitis': the test needs a term inside"
+    (kept,) = split_uncoded(parent, terms)
+    assert (kept.start, kept.end, kept.code) == (parent.start, parent.end, None)
+    assert kept.confidence == pytest.approx(0.4)  # uncodable: half the span's score
+
+
+def test_a_span_without_known_terms_stays_whole_and_uncoded(terms: Coder) -> None:
+    note = "Exam: living osteotendinous reflexes, symmetrical."
+    parent = _span(note, "living osteotendinous reflexes, symmetrical", confidence=0.6)
+    (kept,) = split_uncoded(parent, terms)
+    assert (kept.text, kept.code) == (parent.text, None)
+
+
+def test_names_that_are_only_a_unit_route_frequency_or_one_character_are_dropped() -> None:
+    from clinex.extractors.encoder.extractor import EncoderExtractor
+    from clinex.extractors.encoder.inference import PredictedSpan
+
+    note = "Tiotropium 18 mcg inhaled once daily; C-reactive protein 142 mg/L; iv fluids."
+    spans = [
+        PredictedSpan(kind, note.index(word) + skip, note.index(word) + len(word), 0.9, {})
+        for kind, word, skip in [
+            ("medication", "Tiotropium", 0),
+            ("medication", "mcg", 0),
+            ("lab", "C", 0),
+            ("procedure", " iv", 1),
+            ("medication", "once daily", 0),
+            ("lab", "reactive protein", 0),
+        ]
+    ]
+    extractor = EncoderExtractor(assertion="context", coding=False, threads=1)
+    names = [e.text for e in extractor._entities(note, spans)]
+    assert names == ["Tiotropium", "reactive protein"]
+
+
+def test_terms_in_finds_the_longest_exact_names_without_overlap_or_short_abbreviations(
+    terms: Coder,
+) -> None:
+    text = "type 2 diabetes mellitus, PE and essential hypertension"
+    found = [(text[t.start : t.end], t.code.code) for t in terms.terms_in(text)]
+    assert found == [("type 2 diabetes mellitus", "E11.9"), ("essential hypertension", "I10")]
