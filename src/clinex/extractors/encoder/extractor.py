@@ -36,10 +36,10 @@ class EncoderExtractor:
     normaliser. ``subterms=True`` (default) splits a condition span that terminology lookup
     cannot code and that runs over more than one phrase (several ICD-10-CM names or synonyms
     inside it, or one joined to other words by a comma, "and", "with", "due to"…) into one
-    coded entity per term ("duodenal ulcer and constipation complaining of pain" → two): the tagger, trained on
-    synthetic letters, often runs on over a list or a clause of free narrative. One term inside
-    one phrase ("acute infective cystitis") is left alone, its code would be less specific
-    than the phrase. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
+    coded entity per name ("duodenal ulcer and constipation complaining of pain" → three): the
+    tagger, trained on synthetic letters, often runs on over a list or a clause of free
+    narrative. One name inside one phrase ("acute infective cystitis") is left alone, its code
+    would be less specific than the phrase. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
     terminology lookup cannot code; it is off by default because its index (~98k concepts)
     takes many CPU-minutes to build the first time (then cached). ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU
     autocast, outputs back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16,
