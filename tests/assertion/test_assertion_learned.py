@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -8,7 +9,14 @@ import pytest
 
 from clinex.assertion import assert_entities
 from clinex.assertion.context import SpanContext, span_contexts
-from clinex.assertion.learned import LEARNED_FLAGS, AssertionModel, FlagModel, packaged_model, span_features
+from clinex.assertion.learned import (
+    _WORD,
+    LEARNED_FLAGS,
+    AssertionModel,
+    FlagModel,
+    packaged_model,
+    span_features,
+)
 from clinex.core.errors import ModelError
 from clinex.core.types import Assertion, Entity
 from clinex.text.sections import blank_nlp, sections_of_doc
@@ -35,6 +43,30 @@ def test_features_hold_cues_words_section_and_shape() -> None:
     assert {"alone", "first", "section:None"} <= set(alone)
     in_section = _features("Past Medical History:\nAsthma.", "Asthma")
     assert "section:past_medical_history" in in_section
+
+
+def test_features_read_only_near_words_yet_equal_a_whole_sentence_scan() -> None:
+    # A mention deep inside a very long unpunctuated sentence: the words left and right must be
+    # those a scan of the whole sentence finds, wherever the bounded reads cut a word.
+    rng = random.Random(3)
+    vocabulary = ["no", "history", "of", "hypertension", "x", "renal-failure", "A1c:", "t2dm", "'s", "  "]
+    for _ in range(200):
+        words = [
+            rng.choice(vocabulary) + rng.choice(["", "abcdefghij" * rng.randint(0, 30)]) for _ in range(400)
+        ]
+        text = " ".join(words)
+        start = rng.randrange(len(text) - 1)
+        span = (start, start + 1)
+        context = SpanContext(cues=frozenset(), section=None, sentence=(rng.randrange(start + 1), len(text)))
+        first, last = context.sentence
+        whole_left = _WORD.findall(text[first:start].lower())[-8:]
+        whole_right = _WORD.findall(text[start + 1 : last].lower())[:6]
+        features = set(span_features(text, span, context))
+        assert {f[5:] for f in features if f.startswith("left:")} == set(whole_left)
+        assert {f[6:] for f in features if f.startswith("right:")} == set(whole_right)
+        assert ("left1:" + whole_left[-1] in features) if whole_left else ("first" in features)
+        if whole_right:
+            assert "right1:" + whole_right[0] in features
 
 
 def test_packaged_model_sets_flags_and_beats_context_in_its_cross_validation() -> None:

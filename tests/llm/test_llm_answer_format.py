@@ -12,11 +12,11 @@ import pytest
 
 from clinex.core.errors import ConfigError, OutputParseError
 from clinex.core.types import ASSERTION_FLAGS, ENTITY_TYPES
-from clinex.extractors.llm.chunks import windows
 from clinex.llm.fewshot import load_examples
 from clinex.llm.parsing import parse_answer
 from clinex.llm.prompt import Prompt
 from clinex.llm.schema import output_schema
+from clinex.text.chunking import windows
 
 GOOD = {
     "entities": [

@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from clinex.core.types import ASSERTION_FLAGS, Assertion, Entity
-from clinex.text.chunking import chunk_text
+from clinex.text.chunking import DEFAULT_CHUNK_CHARS, windows
 from clinex.text.sections import Section, blank_nlp, sections_of_doc
 from clinex.text.sentences import split_sentences
 
@@ -53,10 +53,6 @@ class SpanContext:
     sentence: tuple[int, int]
 
 
-# Notes longer than this are assessed chunk by chunk (bounded memory for very long notes).
-_CHUNK_CHARS = 100_000
-
-
 @functools.cache
 def _context() -> Any:
     from medspacy.context import ConText, ConTextRule
@@ -76,12 +72,16 @@ def assert_entities(text: str, entities: Sequence[Entity], *, learned: bool = Tr
     flags: dict[int, set[str]] = {}
     previous_section: str | None = None
     spans = [(i, e.start, e.end) for i, e in enumerate(entities) if e.start is not None and e.end is not None]
-    for chunk in chunk_text(text, max_chars=_CHUNK_CHARS):
-        inside = [(i, s - chunk.start, e - chunk.start) for i, s, e in spans if chunk.start <= s < chunk.end]
-        sections = sections_of_doc(blank_nlp()(chunk.text))
+    # Long notes are assessed window by window (bounded memory).
+    for window in windows(text, max_chars=DEFAULT_CHUNK_CHARS):
+        piece = text[window.start : window.end]
+        inside = [
+            (i, s - window.start, e - window.start) for i, s, e in spans if window.start <= s < window.end
+        ]
+        sections = sections_of_doc(blank_nlp()(piece))
         if inside:
             found = assert_spans(
-                chunk.text,
+                piece,
                 [(s, e) for _, s, e in inside],
                 sections,
                 previous_section,

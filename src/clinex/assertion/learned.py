@@ -50,8 +50,8 @@ def span_features(text: str, span: tuple[int, int], context: SpanContext) -> lis
     """The sparse features of the mention ``text[span[0]:span[1]]`` (sorted, no duplicates)."""
     start, end = span
     first, last = context.sentence
-    left = _WORD.findall(text[first:start].lower())[-_LEFT_WORDS:]
-    right = _WORD.findall(text[end:last].lower())[:_RIGHT_WORDS]
+    left = _words_before(text, first, start)
+    right = _words_after(text, end, last)
     features = {f"cue:{flag}" for flag in context.cues}
     features.add(f"section:{context.section}")
     features.update(f"left:{w}" for w in left)
@@ -72,6 +72,31 @@ def span_features(text: str, span: tuple[int, int], context: SpanContext) -> lis
         if context.section not in CURRENT_SECTIONS and not [w for w in right if w not in ":;"]:
             features.add("alone")
     return sorted(features)
+
+
+def _words_before(text: str, first: int, start: int) -> list[str]:
+    """The last :data:`_LEFT_WORDS` words of ``text[first:start]`` (lowercased), reading only as
+    far back as they reach: a mention late in a very long sentence costs no more than one early.
+    A slice cut inside a word yields the word's tail first; with more words than needed that tail
+    is dropped, and the regex has no look-behind, so the words are those of the whole slice."""
+    reach = 16 * _LEFT_WORDS
+    while True:
+        begin = max(first, start - reach)
+        words = _WORD.findall(text[begin:start].lower())
+        if begin == first or len(words) > _LEFT_WORDS:
+            return words[-_LEFT_WORDS:]
+        reach *= 4
+
+
+def _words_after(text: str, end: int, last: int) -> list[str]:
+    """The first :data:`_RIGHT_WORDS` words of ``text[end:last]``, read as :func:`_words_before`."""
+    reach = 16 * _RIGHT_WORDS
+    while True:
+        stop = min(last, end + reach)
+        words = _WORD.findall(text[end:stop].lower())
+        if stop == last or len(words) > _RIGHT_WORDS:
+            return words[:_RIGHT_WORDS]
+        reach *= 4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

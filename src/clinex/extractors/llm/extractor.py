@@ -14,12 +14,12 @@ from typing import Any
 from clinex.core.errors import ConfigError, OutputParseError
 from clinex.core.registry import llm_backends
 from clinex.core.types import Assertion, Entity
-from clinex.extractors.llm.chunks import Window, windows
 from clinex.llm.base import ContextLengthError, LLMBackend
 from clinex.llm.fewshot import DEFAULT_EXAMPLES, Example, load_examples
 from clinex.llm.parsing import AnswerEntity, parse_answer
 from clinex.llm.prompt import DEFAULT_PROMPT, Prompt
 from clinex.llm.schema import output_schema
+from clinex.text.chunking import Window, windows
 from clinex.text.grounding import DEFAULT_FUZZY_THRESHOLD, ground
 
 log = logging.getLogger("clinex.llm")

@@ -15,7 +15,7 @@ from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, load_lexi
 from clinex.terminology.icd10cm import SYSTEM as ICD10CM
 from clinex.terminology.loinc import SYSTEM as LOINC
 from clinex.terminology.ucum import normalise_unit
-from clinex.text.chunking import DEFAULT_CHUNK_CHARS, chunk_text
+from clinex.text.chunking import DEFAULT_CHUNK_CHARS, windows
 from clinex.text.sections import blank_nlp, sections_of_doc
 
 log = logging.getLogger("clinex.rules")
@@ -72,30 +72,27 @@ class RulesExtractor:
         """Grounded entities of ``text`` (``text[e.start:e.end] == e.text``), in text order."""
         entities: list[Entity] = []
         leading_section: str | None = None
-        for chunk in chunk_text(text, max_chars=self.chunk_chars):
+        for window in windows(text, max_chars=self.chunk_chars):
+            chunk = text[window.start : window.end]
             # Line breaks become spaces (same length, so offsets hold) so that a term wrapped
             # over two lines still matches; sentences and windows are read from the real text.
-            doc = blank_nlp()(chunk.text.translate(_LINE_BREAKS_TO_SPACES))
+            doc = blank_nlp()(chunk.translate(_LINE_BREAKS_TO_SPACES))
             hits = self._hits(doc)
             # Each mention's attributes are read up to the next mention at most.
-            limits = [h.start for h in hits[1:]] + [len(chunk.text)] * bool(hits)
-            candidates = (
-                self._entity(chunk.text, hit, limit) for hit, limit in zip(hits, limits, strict=True)
-            )
+            limits = [h.start for h in hits[1:]] + [len(chunk)] * bool(hits)
+            candidates = (self._entity(chunk, hit, limit) for hit, limit in zip(hits, limits, strict=True))
             found = [e for e in candidates if e is not None]
-            sections = sections_of_doc(doc, chunk.text) if self.assertion else []
+            sections = sections_of_doc(doc, chunk) if self.assertion else []
             if found and self.assertion:
                 spans = [(e.start or 0, e.end or 0) for e in found]
-                flags = assert_spans(
-                    chunk.text, spans, sections, leading_section, learned=self.learned_assertion
-                )
+                flags = assert_spans(chunk, spans, sections, leading_section, learned=self.learned_assertion)
                 found = [
                     e.with_(assertion=Assertion(**dict.fromkeys(f, True)))
                     for e, f in zip(found, flags, strict=True)
                 ]
             if sections and sections[-1].category is not None:
                 leading_section = sections[-1].category
-            entities.extend(_shift(e, chunk.start, text) for e in found)
+            entities.extend(_shift(e, window.start, text) for e in found)
         log.debug("rules: %d entities in %d characters", len(entities), len(text))
         return entities
 
@@ -204,5 +201,5 @@ def _shift(entity: Entity, offset: int, text: str) -> Entity:
     if not offset:
         return entity
     start, end = (entity.start or 0) + offset, (entity.end or 0) + offset
-    assert text[start:end] == entity.text  # chunks are slices of text, so spans shift exactly
+    assert text[start:end] == entity.text  # windows are slices of text, so spans shift exactly
     return entity.with_(start=start, end=end)
