@@ -32,3 +32,24 @@ def test_default_encoder_extracts_grounded_entities_with_attributes() -> None:
     assert by_type["medication"].attributes.get("dose") == "500 mg"
     assert by_type["lab"].attributes.get("value") == "13.1"
     assert all(0.0 <= e.confidence <= 1.0 for e in doc.entities)
+
+
+def test_a_tumour_carries_its_stage_grade_and_its_own_words_as_histology() -> None:
+    text = "Summary:\nThe man was admitted on 27 Oct 1995. Pathology: adenocarcinoma, T2 N0 M0; G1.\n"
+    doc = clinex.extract(text, extractor=clinex.load_extractor("encoder", retrieval=False, threads=1))
+    tumours = [e for e in doc.entities if e.type == "tumor"]
+    assert [t.text for t in tumours] == ["adenocarcinoma"]
+    attributes = tumours[0].attributes
+    assert (attributes.get("histology"), attributes.get("tnm"), attributes.get("grade")) == (
+        "adenocarcinoma",
+        "T2 N0 M0",
+        "G1",
+    )
+    bundle = doc.to_fhir()
+    histology = [
+        r["resource"]
+        for r in bundle["entry"]
+        if r["resource"]["resourceType"] == "Observation"
+        and any(c.get("code") == "59847-4" for c in r["resource"]["code"]["coding"])
+    ]
+    assert [h["valueCodeableConcept"]["text"] for h in histology] == ["adenocarcinoma"]

@@ -92,6 +92,31 @@ def test_attribute_categories_compare_normalised_values() -> None:
     assert match(gold, pred, CATEGORIES["medications+dose"], "strict").score().tp == 1
 
 
+@pytest.mark.parametrize(
+    ("category", "gold", "predicted", "same"),
+    [
+        ("medications+dose", {"dose": "325mg"}, {"dose": "325 mg"}, True),
+        ("medications+dose", {"dose": "0,1mg/ml"}, {"dose": "0.1 mg/mL"}, True),
+        ("medications+dose", {"dose": "125 µg"}, {"dose": "125 ug"}, True),
+        ("medications+dose", {"dose": "325mg"}, {"dose": "32 mg"}, False),
+        ("attribute:unit", {"unit": "bpm"}, {"unit": "/min"}, True),
+        ("attribute:unit", {"unit": "°C"}, {"unit": "Cel"}, True),
+        ("attribute:unit", {"unit": "mg/dl"}, {"unit": "mmol/L"}, False),
+    ],
+)
+def test_doses_and_units_compare_in_their_ucum_spelling(
+    category: str, gold: dict[str, str], predicted: dict[str, str], same: bool
+) -> None:
+    type_ = "lab" if category == "attribute:unit" else "medication"
+    score = match(
+        [ent(0, 9, type_, attributes=gold)],
+        [ent(0, 9, type_, attributes=predicted)],
+        CATEGORIES[category],
+        "strict",
+    ).score()
+    assert score.tp == int(same)
+
+
 def test_label_scores_split_counts_by_key() -> None:
     gold = [ent(0, 9, "medication"), ent(27, 37)]
     pred = [ent(0, 9, "medication"), ent(39, 54)]

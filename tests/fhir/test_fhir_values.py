@@ -38,6 +38,11 @@ def test_parse_date(written: str, fhir: str | None) -> None:
         ("1,200", "mg", {"value": 1200, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
         ("0.5", None, {"value": 0.5}),
         (
+            "76,4",
+            "/min",
+            {"value": 76.4, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+        ),
+        (
             ">90",
             "mL/min/1.73m2",
             {

@@ -28,6 +28,7 @@ def test_pool_displays_are_the_icd10cm_descriptions() -> None:
     ("snomed", "display", "expected", "how"),
     [
         ("44054006", "Diabetes mellitus type 2 (disorder)", "E11.9", "curated"),
+        ("307426000", "Acute infective cystitis (disorder)", "N30.00", "curated"),  # no ICD name fits
         ("10509002x", "Acute bronchitis (disorder)", "J20.9", "lookup"),  # not curated: found by its text
         ("1", "Gout (disorder)", "M10.9", "lookup"),
         ("2", "Loose dental filling (finding)", None, "unmapped"),

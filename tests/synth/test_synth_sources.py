@@ -94,3 +94,5 @@ def test_synthea_output_is_read(synthea_dir: Path) -> None:
     types = {f.type for p in patients for f in p.facts}
     assert {"condition", "lab"} <= types
     assert report.icd_mapping["curated"] > 0
+    # Every disorder these patients have gets an ICD-10-CM code in the gold.
+    assert [f.name for p in patients for f in p.facts if f.type == "condition" and f.code is None] == []

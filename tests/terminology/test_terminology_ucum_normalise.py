@@ -18,6 +18,9 @@ from clinex.terminology.ucum import Quantity, is_valid, normalise_unit, parse_qu
         ("ng/ml", "ng/mL"),
         ("%", "%"),
         ("U/L", "U/L"),
+        ("IU/L", "[IU]/L"),
+        ("mIU/mL", "m[IU]/mL"),
+        ("kg/m²", "kg/m2"),
     ],
 )
 def test_units_normalise_to_valid_ucum(written: str, ucum: str) -> None:
@@ -28,6 +31,11 @@ def test_units_normalise_to_valid_ucum(written: str, ucum: str) -> None:
 def test_invalid_units() -> None:
     assert normalise_unit("bananas") is None
     assert not is_valid("mg/dl ")
+
+
+def test_a_unit_ucum_cannot_express_is_kept_as_written() -> None:
+    lab = Entity(type="lab", text="CD4", start=0, end=3, attributes={"value": "350", "unit": "cells"})
+    assert normalise([lab], "CD4 350 cells")[0].attributes["unit"] == "cells"
 
 
 def test_parse_quantity() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clinex.core.types import ENTITY_TYPES, Entity
-from clinex.eval.codes import ATC, ICD10CM, RXNORM, icd_category, normal_code, normal_text
+from clinex.eval.codes import ATC, ICD10CM, RXNORM, icd_category, normal_attribute, normal_code
 
 Key = Callable[[Entity], "str | None"]
 
@@ -54,7 +54,7 @@ def _any_code(entity: Entity) -> str | None:
 
 def _attributes(*names: str) -> Key:
     def key(entity: Entity) -> str:
-        return "|".join(normal_text(entity.attributes.get(name, "")) for name in names)
+        return "|".join(normal_attribute(name, entity.attributes.get(name, "")) for name in names)
 
     return key
 
@@ -62,7 +62,7 @@ def _attributes(*names: str) -> Key:
 def _attribute(name: str) -> Key:
     def key(entity: Entity) -> str | None:
         value = entity.attributes.get(name)
-        return None if value is None else normal_text(value)
+        return None if value is None else normal_attribute(name, value)
 
     return key
 

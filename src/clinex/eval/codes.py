@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from clinex.terminology.ucum import normalise_unit, parse_quantity
+
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -49,3 +51,14 @@ def normal_text(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
+
+
+def normal_attribute(name: str, value: str) -> str:
+    """An attribute in the form gold and prediction are compared in: a dose or unit in its UCUM
+    spelling when it has one ("325mg" = "325 mg", "0,1mg/ml" = "0.1 mg/mL", "bpm" = "/min", as
+    the normaliser writes them), anything else by :func:`normal_text`."""
+    if name == "dose" and (quantity := parse_quantity(value)) is not None and quantity.unit != "1":
+        return normal_text(f"{quantity.value:g} {quantity.unit}")
+    if name == "unit" and (unit := normalise_unit(value)) is not None:
+        return normal_text(unit)
+    return normal_text(value)

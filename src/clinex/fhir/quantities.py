@@ -53,7 +53,8 @@ _UCUM_SPELLINGS = {
 }
 
 _NUMBER_UNIT = re.compile(
-    r"^\s*(?P<comparator><=|>=|<|>)?\s*(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)\s*(?P<unit>.*?)\s*$"
+    r"^\s*(?P<comparator><=|>=|<|>)?\s*"
+    r"(?P<number>(?P<thousands>\d{1,3}(?:,\d{3})+(?:\.\d+)?)|\d+,\d+|\d*\.?\d+)\s*(?P<unit>.*?)\s*$"
 )
 
 # A unit written after a number starts like one; "1-2 tablets" or "5 / 10 mg" is not one quantity.
@@ -93,7 +94,8 @@ def parse_quantity(value: str, unit: str | None = None) -> dict[str, Any] | None
     written_unit = (unit if unit is not None else match["unit"]).strip()
     if unit is None and written_unit and not _UNIT_START.match(written_unit):
         return None  # "1-2 tablets", "5 / 10 mg": not one number with a unit
-    number = match["number"].replace(",", "")
+    # "1,200" groups thousands; any other comma is a decimal comma ("76,4 bpm" in German letters).
+    number = match["number"].replace(",", "" if match["thousands"] else ".")
     quantity: dict[str, Any] = {"value": float(number) if "." in number else int(number)}
     if match["comparator"]:
         quantity["comparator"] = match["comparator"]

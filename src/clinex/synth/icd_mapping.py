@@ -75,7 +75,7 @@ CURATED: dict[str, str] = {
     "18718003": "K06.9",  # gingival disease
     "109570002": "K02.9",  # primary dental caries
     "68496003": "K63.5",  # polyp of colon
-    "70704007": "S63.501A",  # sprain of wrist
+    "70704007": "S63.509A",  # sprain of wrist
     "44465007": "S93.409A",  # sprain of ankle
     "58150001": "S42.009A",  # fracture of clavicle
     "62106007": "S06.0X0A",  # concussion with no loss of consciousness
@@ -90,6 +90,65 @@ CURATED: dict[str, str] = {
     "254632001": "C34.90",  # small cell carcinoma of lung
     "126906006": "C61",  # neoplasm of prostate
     "92691004": "D07.5",  # carcinoma in situ of prostate
+    # Synthea disorders whose display no ICD-10-CM name matches (injuries, dental, pregnancy,
+    # drug use): mapped by hand to the billable code an ICD-10-CM coder would choose.
+    "6525002": "F19.20",  # dependent drug abuse
+    "196416002": "K01.1",  # impacted molars
+    "124171000119105": "G43.719",  # chronic intractable migraine without aura
+    "427419006": "G43.709",  # transformed migraine
+    "1149222004": "T50.901A",  # overdose
+    "312608009": "T14.8XXA",  # laceration - injury
+    "125605004": "T14.8XXA",  # fracture of bone
+    "307426000": "N30.00",  # acute infective cystitis
+    "370247008": "S01.81XA",  # facial laceration
+    "90460009": "S19.9XXA",  # injury of neck
+    "39848009": "S13.4XXA",  # whiplash injury to neck
+    "263102004": "S62.109A",  # fracture subluxation of wrist
+    "427898007": "K04.7",  # infection of tooth
+    "9340000": "F30.9",  # bipolar I disorder, single manic episode
+    "65966004": "S52.90XA",  # fracture of forearm
+    "19169002": "O03.9",  # miscarriage in first trimester
+    "156073000": "O03.9",  # complete miscarriage
+    "85116003": "O03.9",  # miscarriage in second trimester
+    "284551006": "S91.319A",  # laceration of foot
+    "284549007": "S61.419A",  # laceration of hand
+    "283385000": "S71.119A",  # laceration of thigh
+    "283371005": "S51.819A",  # laceration of forearm
+    "16114001": "S82.899A",  # fracture of ankle
+    "125601008": "S89.90XA",  # injury of knee
+    "62564004": "S06.0X9A",  # concussion with loss of consciousness
+    "359817006": "S72.009A",  # closed fracture of hip
+    "78275009": "G47.33",  # obstructive sleep apnea syndrome
+    "157141000119108": "E11.29",  # proteinuria due to type 2 diabetes mellitus
+    "444448004": "S83.419A",  # injury of medial collateral ligament of knee
+    "201834006": "M19.049",  # localized, primary osteoarthritis of the hand
+    "403190006": "T30.0",  # epidermal burn of skin
+    "403191005": "T30.0",  # partial thickness burn
+    "403192003": "T30.0",  # full thickness burn
+    "33737001": "S22.39XA",  # fracture of rib
+    "30832001": "S76.119A",  # rupture of patellar tendon
+    "401303003": "I21.3",  # acute ST segment elevation myocardial infarction
+    "401314000": "I21.4",  # acute non-ST segment elevation myocardial infarction
+    "61804006": "M27.3",  # alveolitis of jaw
+    "398254007": "O14.90",  # pre-eclampsia
+    "235919008": "K80.20",  # gallbladder calculus
+    "47505003": "F43.10",  # posttraumatic stress disorder
+    "83664006": "E03.4",  # idiopathic atrophic hypothyroidism
+    "35999006": "O02.0",  # blighted ovum
+    "156370009": "L40.50",  # psoriatic arthritis
+    "263172003": "S02.609A",  # fracture of mandible
+    "239720000": "S83.209A",  # tear of meniscus of knee
+    "713197008": "K62.1",  # recurrent rectal polyp
+    "86406008": "B20",  # human immunodeficiency virus infection
+    "128302006": "B18.2",  # chronic hepatitis C
+    "127294003": "S06.9XAA",  # traumatic or nontraumatic brain injury
+    "81629009": "S03.00XA",  # traumatic dislocation of temporomandibular joint
+    "56786000": "I37.0",  # pulmonic valve stenosis
+    "698819004": "T81.44XA",  # postoperative sepsis
+    "230265002": "G30.0",  # familial Alzheimer's disease of early onset
+    "79586000": "O00.109",  # tubal pregnancy
+    "37320007": "K08.409",  # loss of teeth
+    "1255252008": "K08.89",  # resorption of alveolar process due to dental trauma
 }
 
 _TAG = re.compile(r"\s*\(([a-z][a-z /-]+)\)\s*$")

@@ -33,7 +33,7 @@ NEGATABLE = _pool(
         "Acute embolism and thrombosis of unspecified deep veins of unspecified lower extremity",
     ),
     ("myocardial infarction", "I21.9", "Acute myocardial infarction, unspecified"),
-    ("pleural effusion", "J91.8", "Pleural effusion in other conditions classified elsewhere"),
+    ("pleural effusion", "J90", "Pleural effusion, not elsewhere classified"),
     ("urinary tract infection", "N39.0", "Urinary tract infection, site not specified"),
     ("appendicitis", "K37", "Unspecified appendicitis"),
     ("pneumothorax", "J93.9", "Pneumothorax, unspecified"),

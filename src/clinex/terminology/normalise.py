@@ -42,11 +42,8 @@ def normalise(entities: list[Entity], text: str) -> list[Entity]:
 def _normalise_one(entity: Entity, text: str) -> Entity:
     attributes = dict(entity.attributes)
     if "unit" in attributes:
-        unit = normalise_unit(attributes["unit"])
-        if unit is None:
-            del attributes["unit"]
-        else:
-            attributes["unit"] = unit
+        # A unit UCUM cannot express stays as written: it is still the note's unit.
+        attributes["unit"] = normalise_unit(attributes["unit"]) or attributes["unit"]
     if "dose" in attributes:
         quantity = parse_quantity(attributes["dose"])
         if quantity is not None and quantity.unit != "1":

@@ -52,6 +52,7 @@ _ALIASES = {
 _POWER = re.compile(r"^(?:x\s*)?10\s*(?:\^|\*|e)\s*(\d+)\s*/\s*(\w+)$", re.IGNORECASE)
 _LITRE = re.compile(r"(?<![A-Za-z])([munpfdcµμ]?)l\b")
 _MICRO = re.compile(r"[µμ]")
+_SUPERSCRIPTS = str.maketrans("²³", "23")
 _QUANTITY = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*?)?\s*$")
 
 
@@ -94,7 +95,8 @@ def normalise_unit(text: str) -> str | None:
     power = _POWER.match(unit)
     if power:
         unit = f"10*{power[1]}/{normalise_unit(power[2]) or power[2]}"
-    unit = _MICRO.sub("u", unit)
+    unit = _MICRO.sub("u", unit).translate(_SUPERSCRIPTS)
+    unit = re.sub(r"(?i)(?<![a-z])([mk]?)iu\b", lambda m: f"{m[1].lower()}[IU]", unit)
     unit = re.sub(r"(?i)\bmcg\b", "ug", unit)
     unit = re.sub(r"(?i)\bmeq\b", "meq", unit)
     unit = re.sub(r"(?i)mmhg", "mm[Hg]", unit)

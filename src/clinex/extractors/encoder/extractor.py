@@ -137,7 +137,7 @@ class EncoderExtractor:
                 attributes=attrs,
                 confidence=min(1.0, max(0.0, s.score)),
             )
-            for s, attrs in zip(found, attributes, strict=True)
+            for s, attrs in zip(found, _with_histology(text, found, attributes), strict=True)
         ]
         if self.assertion != "head":
             entities = self._context(text, entities)
@@ -170,6 +170,18 @@ class EncoderExtractor:
         if system not in self._coders:
             self._coders[system] = Coder(load_terminology(system), embedding=embedding)
         return self._coders[system]
+
+
+def _with_histology(
+    text: str, found: Sequence[PredictedSpan], attributes: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """A tumour's own words are its histology ("adenocarcinoma, T2 N0 M0; G1"), as in the
+    gold of ``clinex synth`` and the FHIR mapping's histology Observation, unless a separate
+    histology span was linked to it."""
+    return [
+        {"histology": text[s.start : s.end], **attrs} if s.type == "tumor" else attrs
+        for s, attrs in zip(found, attributes, strict=True)
+    ]
 
 
 def split_uncoded(entity: Entity, coder: Coder) -> list[Entity]:
