@@ -21,6 +21,9 @@ from clinex.terminology.ucum import Quantity, is_valid, normalise_unit, parse_qu
         ("IU/L", "[IU]/L"),
         ("mIU/mL", "m[IU]/mL"),
         ("kg/m²", "kg/m2"),
+        ("u/l", "U/L"),  # enzyme units, not UCUM's atomic mass unit "u"
+        ("K/uL", "10*3/uL"),
+        ("mL/min/1.73m2", "mL/min/{1.73_m2}"),
     ],
 )
 def test_units_normalise_to_valid_ucum(written: str, ucum: str) -> None:
