@@ -44,6 +44,7 @@ def test_a_unit_ucum_cannot_express_is_kept_as_written() -> None:
 def test_parse_quantity() -> None:
     assert parse_quantity("500 mg") == Quantity(500.0, "mg")
     assert parse_quantity("7,2 mmol/l") == Quantity(7.2, "mmol/L")
+    assert parse_quantity("1,200 mg") == Quantity(1200.0, "mg")  # thousands, not 1.2
     assert parse_quantity("12") == Quantity(12.0, "1")
     assert parse_quantity("three mg") is None
 

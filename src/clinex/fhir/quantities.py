@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from clinex.terminology.ucum import normalise_unit
+from clinex.terminology.ucum import NUMBER, normalise_unit, number_value
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 
-_NUMBER_UNIT = re.compile(
-    r"^\s*(?P<comparator><=|>=|<|>)?\s*"
-    r"(?P<number>(?P<thousands>\d{1,3}(?:,\d{3})+(?:\.\d+)?)|\d+,\d+|\d*\.?\d+)\s*(?P<unit>.*?)\s*$"
-)
+_NUMBER_UNIT = re.compile(rf"^\s*(?P<comparator><=|>=|<|>)?\s*(?P<number>{NUMBER})\s*(?P<unit>.*?)\s*$")
 
 # A unit written after a number starts like one; "1-2 tablets" or "5 / 10 mg" is not one quantity.
 _UNIT_START = re.compile(r"^[A-Za-z%µμ\[{]")
@@ -30,9 +27,7 @@ def parse_quantity(value: str, unit: str | None = None) -> dict[str, Any] | None
     written_unit = (unit if unit is not None else match["unit"]).strip()
     if unit is None and written_unit and not _UNIT_START.match(written_unit):
         return None  # "1-2 tablets", "5 / 10 mg": not one number with a unit
-    # "1,200" groups thousands; any other comma is a decimal comma ("76,4 bpm" in German letters).
-    number = match["number"].replace(",", "" if match["thousands"] else ".")
-    quantity: dict[str, Any] = {"value": float(number) if "." in number else int(number)}
+    quantity: dict[str, Any] = {"value": number_value(match["number"])}
     if match["comparator"]:
         quantity["comparator"] = match["comparator"]
     if written_unit:

@@ -57,7 +57,11 @@ _POWER = re.compile(r"^(?:x\s*)?10\s*(?:\^|\*|e)\s*(\d+)\s*/\s*(\w+)$", re.IGNOR
 _LITRE = re.compile(r"(?<![A-Za-z])([munpfdcµμ]?)l\b")
 _MICRO = re.compile(r"[µμ]")
 _SUPERSCRIPTS = str.maketrans("²³", "23")
-_QUANTITY = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([^\d\s].*?)?\s*$")
+#: A number as notes write it: "1,200" groups thousands, any other comma is a decimal comma
+#: ("76,4" in German-convention letters). Read it with :func:`number_value`.
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d+|\d*\.?\d+"
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_QUANTITY = re.compile(rf"^\s*({NUMBER})\s*([^\d\s].*?)?\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +114,18 @@ def normalise_unit(text: str) -> str | None:
     return unit if is_valid(unit) else None
 
 
+def number_value(number: str) -> int | float:
+    """The value of a :data:`NUMBER` match: ``"1,200"`` → 1200, ``"7,2"`` → 7.2, ``"12"`` → 12."""
+    number = number.replace(",", "" if _THOUSANDS.fullmatch(number) else ".")
+    return float(number) if "." in number else int(number)
+
+
 def parse_quantity(text: str) -> Quantity | None:
     """``"500 mg"`` → ``Quantity(500.0, "mg")``; ``"7,2 mmol/l"`` → ``(7.2, "mmol/L")``; else None."""
     match = _QUANTITY.match(text)
     if not match:
         return None
-    value = float(match[1].replace(",", "."))
+    value = float(number_value(match[1]))
     if match[2] is None:
         return Quantity(value, "1")
     unit = normalise_unit(match[2])

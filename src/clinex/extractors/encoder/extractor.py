@@ -39,12 +39,13 @@ class EncoderExtractor:
     coded entity per name ("duodenal ulcer and constipation complaining of pain" → three): the
     tagger, trained on synthetic letters, often runs on over a list or a clause of free
     narrative. One name inside one phrase ("acute infective cystitis") is left alone, its code
-    would be less specific than the phrase. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
-    terminology lookup cannot code; it is off by default because its index (~98k concepts)
-    takes many CPU-minutes to build the first time (then cached). ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU
-    autocast, outputs back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16,
-    AMX) and emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but
-    less accurate; ``"auto"`` (default) is bf16 where the CPU has those instructions, else fp32.
+    would be less specific than the phrase. ``retrieval=True`` adds ICD-10-CM embedding
+    retrieval for conditions that terminology lookup cannot code; it is off by default because
+    its index (~98k concepts) takes many CPU-minutes to build the first time (then cached).
+    ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU autocast, outputs
+    back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16, AMX) and
+    emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but less
+    accurate; ``"auto"`` (default) is bf16 where the CPU has those instructions, else fp32.
     """
 
     name = "encoder.v1"
