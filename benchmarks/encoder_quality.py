@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/encoder_quality.py [--test data/synth/splits/test.jsonl]
         [--codiesp ../shared/data/codiesp/dev] [--extractors encoder rules] [--limit N]
-        [--precision auto|fp32|bf16|int8]
+        [--precision auto|fp32|bf16|int8] [--model DIR]
 
 Synthetic test letters (held-out templates): entity F1 per type and ICD-10-CM code F1
 (``diagnoses``, document-level codes as in ``clinex evaluate``). CodiEsp dev (English):
@@ -38,13 +38,20 @@ SYNTH_CATEGORIES = (
 
 
 def predict(
-    documents: list[Document], name: str, *, retrieval: bool = False, precision: str | None = None
+    documents: list[Document],
+    name: str,
+    *,
+    retrieval: bool = False,
+    precision: str | None = None,
+    model: Path | None = None,
 ) -> tuple[list[Document], float]:
     options: dict[str, object] = {}
     if name == "encoder" and retrieval:
         options["retrieval"] = True
     if name == "encoder" and precision:
         options["precision"] = precision
+    if name == "encoder" and model is not None:
+        options["model"] = model
     extractor = clinex.load_extractor(name, **options)
     start = time.perf_counter()
     out = [clinex.extract(d.text, extractor=extractor, id=d.id) for d in documents]
@@ -65,6 +72,7 @@ def main() -> None:
     parser.add_argument(
         "--precision", choices=["auto", "fp32", "bf16", "int8"], help="encoder precision (default: its own)"
     )
+    parser.add_argument("--model", type=Path, help="encoder model directory (default: the packaged one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = EvalOptions(bootstrap=0)
@@ -74,7 +82,9 @@ def main() -> None:
         gold.documents = {d.id: d for d in docs}
         runs = {}
         for name in args.extractors:
-            predicted, seconds = predict(docs, name, retrieval=args.retrieval, precision=args.precision)
+            predicted, seconds = predict(
+                docs, name, retrieval=args.retrieval, precision=args.precision, model=args.model
+            )
             write_jsonl(predicted, Path(tmp) / f"{name}.jsonl", with_text=True)
             runs[name] = read_jsonl(Path(tmp) / f"{name}.jsonl")
             print(
@@ -100,7 +110,9 @@ def main() -> None:
         notes = [Document(id=i, text=(text_dir / f"{i}.txt").read_text(encoding="utf-8")) for i in ids]
         code_runs = {}
         for name in args.extractors:
-            predicted, seconds = predict(notes, name, retrieval=args.retrieval, precision=args.precision)
+            predicted, seconds = predict(
+                notes, name, retrieval=args.retrieval, precision=args.precision, model=args.model
+            )
             tsv = Path(tmp) / f"{name}D.tsv"
             write_codiesp(predicted, tsv)
             code_runs[name] = read_codiesp(tsv, text_dir=text_dir)

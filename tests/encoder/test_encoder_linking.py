@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clinex.extractors.encoder.linking import Span, link_attributes
+from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_attributes
 
 
 def _span(text: str, kind: str, needle: str, after: int = 0) -> Span:
@@ -42,6 +42,46 @@ def test_no_linking_across_lines() -> None:
     assert link_attributes(text, [_span(text, "medication", "Aspirin")], [_span(text, "dose", "81 mg")]) == [
         {}
     ]
+
+
+def test_an_entity_takes_the_type_its_own_attributes_belong_to() -> None:
+    text = "Metformin 500 mg orally twice daily, 3 Jan\nHemoglobin 13.1 g/dL\nAdenocarcinoma T2 N0 M0"
+    entities = [
+        _span(text, "lab", "Metformin"),  # its dose, route and frequency say medication
+        _span(text, "medication", "Hemoglobin"),  # its value and unit say lab
+        _span(text, "lab", "Adenocarcinoma"),  # its TNM says tumour
+    ]
+    attributes = [
+        _span(text, "dose", "500 mg"),
+        _span(text, "route", "orally"),
+        _span(text, "frequency", "twice daily"),
+        _span(text, "date", "3 Jan"),  # fits every type: no evidence
+        _span(text, "value", "13.1"),
+        _span(text, "unit", "g/dL"),
+        _span(text, "tnm", "T2 N0 M0"),
+    ]
+    assert retype_by_attributes(text, entities, attributes) == ["medication", "lab", "tumor"]
+
+
+def test_a_type_is_kept_without_clear_evidence_from_its_own_attributes() -> None:
+    text = "Asthma 5 mg\nSodium 140 mg daily\nTroponin\n0.04 ng/mL\nAspirin Ferritin 30 ng/mL"
+    entities = [
+        _span(text, "condition", "Asthma"),  # a condition has no attributes of its own
+        _span(text, "lab", "Sodium"),  # value and frequency: two types, neither alone
+        _span(text, "medication", "Troponin"),  # attributes on the next line are not its own
+        _span(text, "medication", "Aspirin"),  # the value belongs to the entity after it
+        _span(text, "lab", "Ferritin"),
+    ]
+    attributes = [
+        _span(text, "dose", "5 mg"),
+        _span(text, "value", "140"),
+        _span(text, "frequency", "daily"),
+        _span(text, "value", "0.04"),
+        _span(text, "value", "30"),
+        _span(text, "unit", "ng/mL", text.index("30")),
+    ]
+    types = retype_by_attributes(text, entities, attributes)
+    assert types == ["condition", "lab", "medication", "medication", "lab"]
 
 
 def test_entity_spans_are_widened_to_words_and_trimmed_of_glue() -> None:

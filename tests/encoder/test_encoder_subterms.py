@@ -36,15 +36,18 @@ def test_a_run_on_span_becomes_one_grounded_coded_entity_per_term(terms: Coder) 
     assert all(0.0 < p.confidence <= parent.confidence for p in parts)
 
 
-def test_one_term_inside_one_phrase_is_not_replaced_by_its_less_specific_code(
+def test_one_phrase_around_one_name_keeps_its_span_and_takes_the_names_code_less_surely(
     terms: Coder,
 ) -> None:
-    note = "Diagnosis: acute infective cystitis."
-    parent = _span(note, "acute infective cystitis", confidence=0.8)
-    assert terms.terms_in(parent.text), "ICD-10-CM names 'cystitis': the test needs a term inside"
+    note = "Exam: right varicocele, painless."
+    parent = _span(note, "right varicocele", confidence=0.8)
+    assert terms.code([parent.text]) == [None], "the test needs a phrase lookup cannot code"
+    (name,) = terms.terms_in(parent.text)
     (kept,) = split_uncoded(parent, terms)
-    assert (kept.start, kept.end, kept.code) == (parent.start, parent.end, None)
-    assert kept.confidence == pytest.approx(0.4)  # uncodable: half the span's score
+    assert (kept.text, kept.start, kept.end) == (parent.text, parent.start, parent.end)
+    assert kept.code == name.code and kept.code is not None and kept.code.code == "I86.1"
+    # Less sure than the name alone would be: 0.8 × its score feeds the confidence.
+    assert kept.confidence == pytest.approx(0.8 * (0.5 + 0.5 * name.score * 0.8))
 
 
 def test_a_span_without_known_terms_stays_whole_and_uncoded(terms: Coder) -> None:

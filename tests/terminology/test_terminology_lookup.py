@@ -23,6 +23,43 @@ def test_icd10cm_exact_synonym_and_fuzzy_lookup() -> None:
     assert icd.lookup("zzzz qqqq xxxx") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("hyperkalaemia", "E87.5"),  # British spelling
+        ("oedema", "R60"),
+        ("hemangiomas", "D18.0"),  # plural
+        ("hypopion", "H20.05"),  # a misspelling of a word ICD-10-CM uses
+        ("post-infarction angina", "I23.7"),  # joined
+        ("type I diabetes mellitus", "E10"),  # roman numeral
+        ("AA amyloidosis", "E85"),  # a modifier dropped
+    ],
+)
+def test_icd10cm_fuzzy_lookup_reads_spelling_variants(text: str, code: str) -> None:
+    match = load("icd10cm").lookup(text)[0]
+    assert (match.concept.code, match.kind) == (code, "fuzzy")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Primary hypothyroidism",  # ≠ primary hyperparathyroidism
+        "hypoventilation",  # ≠ hyperventilation
+        "necrosis",  # ≠ neurosis
+        "dysplasia",  # ≠ dysphasia
+        "eye disorders",  # ≠ sleep disorders
+        "Cerebral MRI",  # ≠ cerebral malaria
+        "food",  # ≠ flood
+    ],
+)
+def test_icd10cm_fuzzy_lookup_never_swaps_one_word_for_another(text: str) -> None:
+    icd = load("icd10cm")
+    assert isinstance(icd, _index.IndexedTerminology)
+    # Character similarity alone finds the name in the comment; the word it swaps is another word.
+    assert icd._similar(_index.normalise_term(text), 1)
+    assert icd.lookup(text) == []
+
+
 def test_icd10cm_holds_categories_and_billable_codes_with_displays() -> None:
     icd = load("icd10cm.v1")
     assert icd.get("E11") is not None and icd.get("E11.9") is not None
@@ -53,7 +90,8 @@ def test_user_csv_and_tsv(tmp_path: Path) -> None:
     terminology = load(csv_file)
     assert terminology.lookup("Widget Fever!")[0].concept.code == "X1"
     assert terminology.lookup("WF")[0].kind == "synonym"
-    assert terminology.lookup("gadget poks")[0].kind == "fuzzy"
+    assert terminology.lookup("widget pyrexai")[0].kind == "fuzzy"
+    assert terminology.lookup("gadget poks") == []  # a short word is not read as a misspelling
     tsv_file = tmp_path / "local.tsv"
     tsv_file.write_text("code\tdisplay\nY1\tThing one\n")
     assert load(str(tsv_file)).get("Y1") is not None
@@ -112,10 +150,10 @@ def test_repeated_lookups_give_the_same_matches_and_scan_once(
     queries = [
         ("Widget fever", 5, True),
         ("WF", 5, True),
-        ("widget fevr", 5, True),
-        ("Widget Fevr!", 5, True),  # the same key as the one before
-        ("widget fevr", 1, True),
-        ("widget fevr", 5, False),
+        ("widget feverr", 5, True),
+        ("Widget Feverr!", 5, True),  # the same key as the one before
+        ("widget feverr", 1, True),
+        ("widget feverr", 5, False),
         ("nothing like it", 5, True),
     ]
     # A new terminology per query has an empty cache: the uncached answers.
@@ -132,10 +170,10 @@ def test_repeated_lookups_give_the_same_matches_and_scan_once(
     terminology = load(table)
     for _ in range(3):
         assert [terminology.lookup(t, limit=n, fuzzy=f) for t, n, f in queries] == fresh
-    # Fuzzy scans: "widget fevr" at limit 5 and 1, "nothing like it"; exact hits need none.
-    assert sorted(scans) == ["nothing like it", "widget fevr", "widget fevr"]
-    terminology.lookup("widget fevr").clear()
-    assert terminology.lookup("widget fevr") == fresh[2]
+    # Fuzzy scans: "widget feverr" at limit 5 and 1, "nothing like it"; exact hits need none.
+    assert sorted(scans) == ["nothing like it", "widget feverr", "widget feverr"]
+    terminology.lookup("widget feverr").clear()
+    assert terminology.lookup("widget feverr") == fresh[2]
 
 
 def test_fuzzy_search_among_keys_of_similar_length_finds_what_a_full_scan_finds(tmp_path: Path) -> None:

@@ -33,4 +33,4 @@ def train(
             return
         settings, trainer = load_training(config, overrides or ())
         result = trainer(settings)
-        stderr.print(f"model written to {result.output_dir} (sha256 {result.checksum[:12]})")
+        stderr.print(f"model written to {result.output} (sha256 {result.checksum[:12]})")

@@ -7,7 +7,8 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz, process
 
@@ -19,6 +20,13 @@ FUZZY_THRESHOLD = 0.85
 # display; a fuzzy hit is capped below both, scaled by its string similarity.
 SYNONYM_SCORE = 0.95
 FUZZY_CAP = 0.9
+#: A word fuzzy matching may respell is at least this long ("oedema"); shorter ones ("MRI",
+#: "food", "eye") are abbreviations or everyday words, not misspellings.
+RESPELL_MIN_LENGTH = 6
+#: ... and at least this similar (0..1) to the word it is read as ("hypopion" → "hypopyon").
+RESPELL_SIMILARITY = 0.8
+#: Similar names considered per fuzzy hit wanted, since the word check drops some of them.
+FUZZY_CANDIDATES = 4
 #: Lookups remembered per terminology: a note repeats its terms and a batch of notes repeats
 #: many more, while a fuzzy miss scans every key (milliseconds on ICD-10-CM).
 LOOKUP_CACHE_SIZE = 16384
@@ -51,6 +59,8 @@ class IndexedTerminology:
             for synonym in concept.synonyms:
                 self._synonym.setdefault(normalise_term(synonym), []).append(concept)
         keys = list({**self._display, **self._synonym})
+        #: Every word of the terminology's names: such a word is not a misspelling of another.
+        self._words = frozenset(word for key in keys for word in key.split())
         # Keys by length (ties in key order) and each one's place among the keys, for _similar.
         self._key_order = sorted(range(len(keys)), key=lambda i: len(keys[i]))
         self._keys_by_length = [keys[i] for i in self._key_order]
@@ -82,12 +92,46 @@ class IndexedTerminology:
         for concept in self._synonym.get(key, []):
             hits.setdefault(concept.code, Match(concept, SYNONYM_SCORE, "synonym"))
         if not hits and fuzzy:
-            for found, similarity in self._similar(key, limit):
+            for found, similarity in self._similar(key, limit * FUZZY_CANDIDATES):
+                if not self._respells(key.split(), found.split()):
+                    continue
                 for concept in self._display.get(found, []) + self._synonym.get(found, []):
                     score = round(FUZZY_CAP * similarity / 100, 4)
                     if concept.code not in hits or hits[concept.code].score < score:
                         hits[concept.code] = Match(concept, score, "fuzzy")
         return tuple(sorted(hits.values(), key=lambda m: -m.score)[:limit])
+
+    def _respells(self, query: Sequence[str], found: Sequence[str]) -> bool:
+        """Whether ``found`` differs from ``query`` only by respelt, joined or added/dropped words.
+
+        Character similarity alone reads "hypothyroidism" as "hyperparathyroidism",
+        "necrosis" as "neurosis" and "eye disorders" as "sleep disorders". So the names are
+        aligned word by word, and a query word may be replaced only by a spelling of it: the
+        same letters without spaces or hyphens ("post infarction" → "postinfarction"), an
+        equivalent ("type I" → "type 1", "with no" → "without"), the singular ("hemangiomas"),
+        the American spelling ("oedema", "hyperkalaemia"), or a close respelling of a word this
+        terminology does not use ("hypopion" → "hypopyon"). Words added or dropped (modifiers:
+        "AA amyloidosis" → "amyloidosis") are allowed.
+        """
+        blocks = SequenceMatcher(a=query, b=found, autojunk=False).get_opcodes()
+        for tag, q1, q2, f1, f2 in blocks:
+            if tag != "replace":
+                continue
+            old, new = query[q1:q2], found[f1:f2]
+            if _same_phrase(old, new):
+                continue
+            if not all(any(self._respelling(word, other) for other in new) for word in old):
+                return False
+        return True
+
+    def _respelling(self, word: str, other: str) -> bool:
+        if _same_word(word, other):
+            return True
+        return (
+            word not in self._words
+            and len(word) >= RESPELL_MIN_LENGTH
+            and fuzz.ratio(word, other) >= RESPELL_SIMILARITY * 100
+        )
 
     def _similar(self, key: str, limit: int) -> list[tuple[str, float]]:
         # What process.extract over all keys gives (the best `limit` keys with their similarity,
@@ -101,3 +145,26 @@ class IndexedTerminology:
         )
         found.sort(key=lambda f: (-f[1], self._key_order[lo + f[2]]))
         return [(text, similarity) for text, similarity, _ in found[:limit]]
+
+
+_BRITISH = re.compile(r"(ae|oe)(?=[a-z])")
+_EQUIVALENT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "with no": "without"}
+
+
+def _same_phrase(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether two runs of words say the same but for spacing, hyphens, or an equivalent."""
+    if "".join(old) == "".join(new):
+        return True
+    before, after = " ".join(old), " ".join(new)
+    return _EQUIVALENT.get(before, before) == _EQUIVALENT.get(after, after)
+
+
+def _same_word(word: str, other: str) -> bool:
+    """Whether two words are one word in British/American spelling or singular/plural."""
+    word, other = (_BRITISH.sub("e", w).replace("leuc", "leuk") for w in (word, other))
+    if word == other:
+        return True
+    return any(
+        long in (short + "s", short + "es") or (long.endswith("ies") and long[:-3] + "y" == short)
+        for long, short in ((word, other), (other, word))
+    )

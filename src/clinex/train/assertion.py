@@ -221,4 +221,4 @@ def train_assertion(config: AssertionTrainConfig) -> TrainResult:
     out = Path(config.output)
     AssertionModel(flags=models, info=info).save(out)
     checksum = hashlib.sha256(out.read_bytes()).hexdigest()
-    return TrainResult(out.parent, checksum, metrics)
+    return TrainResult(out, checksum, metrics)

@@ -21,9 +21,9 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TrainResult:
-    """What every trainer returns: where the model went, its checksum and its metrics."""
+    """What every trainer returns: where the model went (a directory or a file), its checksum and its metrics."""
 
-    output_dir: Path
+    output: Path
     checksum: str
     metrics: dict[str, Any]
 

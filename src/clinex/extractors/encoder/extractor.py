@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +14,7 @@ from clinex.core.errors import ConfigError
 from clinex.core.types import ENTITY_TYPES, Assertion, Code, Entity
 from clinex.extractors.encoder.coding import Coder
 from clinex.extractors.encoder.inference import PredictedSpan, TokenOutputs, decode, run_tagger
-from clinex.extractors.encoder.linking import Span, link_attributes
+from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_attributes
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
 from clinex.extractors.rules import patterns
 from clinex.terminology import load as load_terminology
@@ -38,10 +39,11 @@ class EncoderExtractor:
     inside it, or one joined to other words by a comma, "and", "with", "due to"…) into one
     coded entity per name ("duodenal ulcer and constipation complaining of pain" → three): the
     tagger, trained on synthetic letters, often runs on over a list or a clause of free
-    narrative. One name inside one phrase ("acute infective cystitis") is left alone, its code
-    would be less specific than the phrase. ``retrieval=True`` adds ICD-10-CM embedding
-    retrieval for conditions that terminology lookup cannot code; it is off by default because
-    its index (~98k concepts) takes many CPU-minutes to build the first time (then cached).
+    narrative. A span that is one phrase around one name ("right varicocele", "macroscopic
+    hematuria") keeps its extent and takes that name's code, less specific than the phrase, at
+    0.8 × its score. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
+    terminology lookup cannot code; it is off by default because its index (~98k concepts)
+    takes many CPU-minutes to build the first time (then cached).
     ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU autocast, outputs
     back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16, AMX) and
     emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but less
@@ -123,11 +125,10 @@ class EncoderExtractor:
     def _entities(self, text: str, predicted: list[PredictedSpan]) -> list[Entity]:
         spans = [t for s in predicted if (t := _whole_words(text, s)) is not None]
         found = [s for s in spans if s.type in ENTITY_TYPES and not _attribute_word(text[s.start : s.end])]
-        attributes = link_attributes(
-            text,
-            [Span(s.type, s.start, s.end) for s in found],
-            [Span(s.type, s.start, s.end) for s in spans if s.type not in ENTITY_TYPES],
-        )
+        attribute_spans = [Span(s.type, s.start, s.end) for s in spans if s.type not in ENTITY_TYPES]
+        types = retype_by_attributes(text, [Span(s.type, s.start, s.end) for s in found], attribute_spans)
+        found = [replace(s, type=t) for s, t in zip(found, types, strict=True)]
+        attributes = link_attributes(text, [Span(s.type, s.start, s.end) for s in found], attribute_spans)
         entities = [
             Entity(
                 type=s.type,  # type: ignore[arg-type]  # checked against ENTITY_TYPES above
@@ -187,11 +188,15 @@ def _with_histology(
 
 def split_uncoded(entity: Entity, coder: Coder) -> list[Entity]:
     """The terms ``coder`` names inside an uncodable span that runs over more than one phrase,
-    each its own coded entity (same assertion and attributes); else the span, uncoded."""
+    each its own coded entity (same assertion and attributes). A span that is one phrase around
+    one name ("right varicocele") keeps its extent and takes that name's code, a less specific
+    one, at ``CONTAINED_NAME_FACTOR`` × its score; a span naming nothing stays uncoded."""
     start = entity.start or 0
     terms = coder.terms_in(entity.text)
-    if not terms or (len(terms) == 1 and not _PHRASE_GLUE.search(entity.text)):
+    if not terms:
         return [_scored(entity, None, 0.0)]
+    if len(terms) == 1 and not _PHRASE_GLUE.search(entity.text):
+        return [_scored(entity, terms[0].code, terms[0].score * CONTAINED_NAME_FACTOR)]
     return [
         _scored(
             entity.with_(text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end),
@@ -230,6 +235,8 @@ def native_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
+#: How much a name's code is trusted for a phrase around it ("right varicocele" → varicocele).
+CONTAINED_NAME_FACTOR = 0.8
 #: What joins two phrases: a span holding one of these is a list or a clause, not one term.
 _PHRASE_GLUE = re.compile(
     r"[,;]|\b(?:and|or|with|who|after|due to|secondary to|complaining)\b", re.IGNORECASE

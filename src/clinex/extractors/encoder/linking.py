@@ -1,4 +1,5 @@
-"""Attribute → entity linking: each tagged attribute joins the nearest entity that may hold it.
+"""Attribute → entity linking: each tagged attribute joins the nearest entity that may hold it
+(after the entity's type is checked against the attributes written after it).
 
 Letters write an attribute next to its entity ("metformin 500 mg orally twice daily",
 "haemoglobin 13.2 g/dL"), nearly always after it ("500 mg of metformin" is the exception), so the
@@ -16,6 +17,8 @@ from clinex.core.types import ATTRIBUTES
 
 #: Farthest an attribute may sit from its entity, in characters.
 MAX_DISTANCE = 160
+#: Entity types with attributes of their own; a date fits every type and tells none apart.
+_DISTINCT_TYPES = ("medication", "lab", "tumor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,29 @@ def link_attributes(text: str, entities: Sequence[Span], attributes: Sequence[Sp
         if current is None or distance < current[0]:
             linked[index][attribute.type] = (distance, text[attribute.start : attribute.end])
     return [{kind: value for kind, (_, value) in attrs.items()} for attrs in linked]
+
+
+def retype_by_attributes(text: str, entities: Sequence[Span], attributes: Sequence[Span]) -> list[str]:
+    """Each entity's type (same order), corrected where the attributes written after it on its
+    line, up to the next entity, belong to one other type only.
+
+    The tagger sometimes calls the name in "Metformin 500 mg orally twice daily" a lab while it
+    tags the dose, route and frequency right; those attributes would then link to nothing. Only
+    medication (dose, route, frequency), lab (value, unit) and tumour (TNM, histology, grade)
+    are exchanged: a condition or procedure has no attributes of its own to tell it by.
+    """
+    starts = sorted(e.start for e in entities)
+    types = []
+    for entity in entities:
+        until = next((start for start in starts if start >= entity.end), len(text))
+        kinds = {
+            a.type
+            for a in attributes
+            if entity.end <= a.start < until
+            and a.start - entity.end <= MAX_DISTANCE
+            and "\n" not in text[entity.end : a.start]
+        } - {"date"}
+        fits = [t for t in _DISTINCT_TYPES if kinds and kinds <= set(ATTRIBUTES[t])]
+        retype = entity.type in _DISTINCT_TYPES and entity.type not in fits and len(fits) == 1
+        types.append(fits[0] if retype else entity.type)
+    return types
