@@ -50,6 +50,26 @@ def test_one_phrase_around_one_name_keeps_its_span_and_takes_the_names_code_less
     assert kept.confidence == pytest.approx(0.8 * (0.5 + 0.5 * name.score * 0.8))
 
 
+def test_a_list_that_lookup_only_matches_loosely_is_split_into_its_names(terms: Coder) -> None:
+    from clinex.extractors.encoder.extractor import EncoderExtractor
+
+    note = "Presenting with shortness of breath, fever and cough."
+    parent = _span(note, "shortness of breath, fever", confidence=0.9)
+    ((code, score),) = terms.code([parent.text])
+    assert code.code == "R06.02" and score < 0.9, "the test needs a fuzzy match that drops the fever"
+    extractor = EncoderExtractor(assertion="context", threads=1)
+    coded = extractor._code([parent])
+    assert [(e.text, e.code.code if e.code else None) for e in coded] == [
+        ("shortness of breath", "R06.02"),
+        ("fever", "R50.9"),
+    ]
+    # A single phrase that lookup matches loosely is kept whole.
+    single = _span("Known hyperkalaemia.", "hyperkalaemia", confidence=0.9)
+    assert [(e.text, e.code.code if e.code else None) for e in extractor._code([single])] == [
+        ("hyperkalaemia", "E87.5")
+    ]
+
+
 def test_a_span_without_known_terms_stays_whole_and_uncoded(terms: Coder) -> None:
     note = "Exam: living osteotendinous reflexes, symmetrical."
     parent = _span(note, "living osteotendinous reflexes, symmetrical", confidence=0.6)

@@ -12,14 +12,10 @@ from difflib import SequenceMatcher
 
 from rapidfuzz import fuzz, process
 
-from clinex.terminology.base import Concept, Match
+from clinex.terminology.base import FUZZY_CAP, SYNONYM_SCORE, Concept, Match
 
 #: Fuzzy hits below this similarity (0..1) are dropped.
 FUZZY_THRESHOLD = 0.85
-# Scores by match kind: a synonym is curated or an inclusion term, so nearly as sure as the
-# display; a fuzzy hit is capped below both, scaled by its string similarity.
-SYNONYM_SCORE = 0.95
-FUZZY_CAP = 0.9
 #: A word fuzzy matching may respell is at least this long ("oedema"); shorter ones ("MRI",
 #: "food", "eye") are abbreviations or everyday words, not misspellings.
 RESPELL_MIN_LENGTH = 6

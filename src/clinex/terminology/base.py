@@ -9,6 +9,10 @@ from typing import Literal, Protocol
 from clinex.core.types import Code
 
 MatchKind = Literal["exact", "synonym", "fuzzy", "embedding"]
+# Scores by match kind: an exact display is 1.0; a synonym is curated or an inclusion term, so
+# nearly as sure; a fuzzy hit is capped below both, scaled by its string similarity.
+SYNONYM_SCORE = 0.95
+FUZZY_CAP = 0.9
 
 
 @dataclass(frozen=True, slots=True)

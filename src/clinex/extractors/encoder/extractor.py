@@ -18,6 +18,7 @@ from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_a
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
 from clinex.extractors.rules import patterns
 from clinex.terminology import load as load_terminology
+from clinex.terminology.base import SYNONYM_SCORE
 
 AssertionMode = Literal["learned", "context", "head", "both"]
 ASSERTION_MODES: tuple[str, ...] = ("learned", "context", "head", "both")
@@ -35,11 +36,11 @@ class EncoderExtractor:
     sections only), ``"head"`` (the tagger's own assertion head) or ``"both"`` (a flag is set
     when the head or the learned layer sets it). ``coding=False`` leaves codes to the
     normaliser. ``subterms=True`` (default) splits a condition span that terminology lookup
-    cannot code and that runs over more than one phrase (several ICD-10-CM names or synonyms
-    inside it, or one joined to other words by a comma, "and", "with", "due to"…) into one
-    coded entity per name ("duodenal ulcer and constipation complaining of pain" → three): the
-    tagger, trained on synthetic letters, often runs on over a list or a clause of free
-    narrative. A span that is one phrase around one name ("right varicocele", "macroscopic
+    cannot code (or matches only fuzzily while naming several terms exactly) and that runs over
+    more than one phrase (several ICD-10-CM names or synonyms inside it, or one joined to other
+    words by a comma, "and", "with", "due to"…) into one coded entity per name ("duodenal ulcer
+    and constipation complaining of pain" → three): the tagger, trained on synthetic letters,
+    often runs on over a list or a clause of free narrative. A span that is one phrase around one name ("right varicocele", "macroscopic
     hematuria") keeps its extent and takes that name's code, less specific than the phrase, at
     0.8 × its score. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
     terminology lookup cannot code; it is off by default because its index (~98k concepts)
@@ -161,7 +162,11 @@ class EncoderExtractor:
                 continue
             coder = self._coder(system, embedding=self._retrieval and entity_type == "condition")
             for i, result in zip(indexes, coder.code([entities[i].text for i in indexes]), strict=True):
-                if result is None and entity_type == "condition" and self._subterms:
+                if (
+                    entity_type == "condition"
+                    and self._subterms
+                    and _loosely_coded(entities[i], result, coder)
+                ):
                     out[i] = split_uncoded(entities[i], coder)
                 else:
                     code, score = result if result is not None else (None, 0.0)
@@ -184,6 +189,19 @@ def _with_histology(
         {"histology": text[s.start : s.end], **attrs} if s.type == "tumor" else attrs
         for s, attrs in zip(found, attributes, strict=True)
     ]
+
+
+def _loosely_coded(entity: Entity, result: tuple[Code, float] | None, coder: Coder) -> bool:
+    """Whether a condition span is better split into the names inside it: lookup found nothing,
+    or only a fuzzy match for a list ("shortness of breath, fever" read as shortness of breath,
+    dropping the fever) in which more than one name is found exactly."""
+    if result is None:
+        return True
+    return (
+        result[1] < SYNONYM_SCORE
+        and bool(_PHRASE_GLUE.search(entity.text))
+        and len(coder.terms_in(entity.text)) > 1
+    )
 
 
 def split_uncoded(entity: Entity, coder: Coder) -> list[Entity]:
