@@ -26,7 +26,7 @@ def test_a_run_on_span_becomes_one_grounded_coded_entity_per_term(terms: Coder) 
     parent = _span(
         note, phrase, assertion=Assertion(historical=True), attributes={"date": "2019"}, confidence=0.8
     )
-    parts = split_uncoded(parent, terms)
+    parts = split_uncoded(parent, terms.terms_in(parent.text))
     assert [p.text for p in parts] == ["duodenal ulcer", "constipation", "pain"]
     assert all(note[p.start : p.end] == p.text for p in parts)  # type: ignore[misc]
     codes = [p.code.code[:3] for p in parts if p.code is not None]
@@ -43,7 +43,7 @@ def test_one_phrase_around_one_name_keeps_its_span_and_takes_the_names_code_less
     parent = _span(note, "right varicocele", confidence=0.8)
     assert terms.code([parent.text]) == [None], "the test needs a phrase lookup cannot code"
     (name,) = terms.terms_in(parent.text)
-    (kept,) = split_uncoded(parent, terms)
+    (kept,) = split_uncoded(parent, terms.terms_in(parent.text))
     assert (kept.text, kept.start, kept.end) == (parent.text, parent.start, parent.end)
     assert kept.code == name.code and kept.code is not None and kept.code.code == "I86.1"
     # Less sure than the name alone would be: 0.8 × its score feeds the confidence.
@@ -73,7 +73,7 @@ def test_a_list_that_lookup_only_matches_loosely_is_split_into_its_names(terms: 
 def test_a_span_without_known_terms_stays_whole_and_uncoded(terms: Coder) -> None:
     note = "Exam: living osteotendinous reflexes, symmetrical."
     parent = _span(note, "living osteotendinous reflexes, symmetrical", confidence=0.6)
-    (kept,) = split_uncoded(parent, terms)
+    (kept,) = split_uncoded(parent, terms.terms_in(parent.text))
     assert (kept.text, kept.code) == (parent.text, None)
 
 

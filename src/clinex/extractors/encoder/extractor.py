@@ -12,7 +12,7 @@ import torch
 
 from clinex.core.errors import ConfigError
 from clinex.core.types import ENTITY_TYPES, Assertion, Code, Entity
-from clinex.extractors.encoder.coding import Coder
+from clinex.extractors.encoder.coding import Coder, FoundTerm
 from clinex.extractors.encoder.inference import PredictedSpan, TokenOutputs, decode, run_tagger
 from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_attributes
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
@@ -40,11 +40,12 @@ class EncoderExtractor:
     more than one phrase (several ICD-10-CM names or synonyms inside it, or one joined to other
     words by a comma, "and", "with", "due to"…) into one coded entity per name ("duodenal ulcer
     and constipation complaining of pain" → three): the tagger, trained on synthetic letters,
-    often runs on over a list or a clause of free narrative. A span that is one phrase around one name ("right varicocele", "macroscopic
-    hematuria") keeps its extent and takes that name's code, less specific than the phrase, at
-    0.8 × its score. ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that
-    terminology lookup cannot code; it is off by default because its index (~98k concepts)
-    takes many CPU-minutes to build the first time (then cached).
+    often runs on over a list or a clause of free narrative. A span that is one phrase around
+    one name ("right varicocele", "macroscopic hematuria") keeps its extent and takes that
+    name's code, less specific than the phrase, at 0.8 × its score. ``retrieval=True`` adds
+    ICD-10-CM embedding retrieval for conditions that terminology lookup cannot code; it is off
+    by default because its index (~98k concepts) takes many CPU-minutes to build the first time
+    (then cached).
     ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU autocast, outputs
     back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16, AMX) and
     emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but less
@@ -162,12 +163,11 @@ class EncoderExtractor:
                 continue
             coder = self._coder(system, embedding=self._retrieval and entity_type == "condition")
             for i, result in zip(indexes, coder.code([entities[i].text for i in indexes]), strict=True):
-                if (
-                    entity_type == "condition"
-                    and self._subterms
-                    and _loosely_coded(entities[i], result, coder)
-                ):
-                    out[i] = split_uncoded(entities[i], coder)
+                terms = None
+                if entity_type == "condition" and self._subterms:
+                    terms = _terms_to_split(entities[i], result, coder)
+                if terms is not None:
+                    out[i] = split_uncoded(entities[i], terms)
                 else:
                     code, score = result if result is not None else (None, 0.0)
                     out[i] = [_scored(entities[i], code, score)]
@@ -191,26 +191,26 @@ def _with_histology(
     ]
 
 
-def _loosely_coded(entity: Entity, result: tuple[Code, float] | None, coder: Coder) -> bool:
-    """Whether a condition span is better split into the names inside it: lookup found nothing,
-    or only a fuzzy match for a list ("shortness of breath, fever" read as shortness of breath,
-    dropping the fever) in which more than one name is found exactly."""
-    if result is None:
-        return True
-    return (
-        result[1] < SYNONYM_SCORE
-        and bool(_PHRASE_GLUE.search(entity.text))
-        and len(coder.terms_in(entity.text)) > 1
-    )
-
-
-def split_uncoded(entity: Entity, coder: Coder) -> list[Entity]:
-    """The terms ``coder`` names inside an uncodable span that runs over more than one phrase,
-    each its own coded entity (same assertion and attributes). A span that is one phrase around
-    one name ("right varicocele") keeps its extent and takes that name's code, a less specific
-    one, at ``CONTAINED_NAME_FACTOR`` × its score; a span naming nothing stays uncoded."""
-    start = entity.start or 0
+def _terms_to_split(
+    entity: Entity, result: tuple[Code, float] | None, coder: Coder
+) -> list[FoundTerm] | None:
+    """The names inside a condition span to split it into, or None to keep what lookup gave:
+    split when lookup found nothing, or only a fuzzy match for a list in which more than one
+    name is found exactly ("shortness of breath, fever" read as shortness of breath, dropping
+    the fever)."""
+    if result is not None and (result[1] >= SYNONYM_SCORE or not _PHRASE_GLUE.search(entity.text)):
+        return None
     terms = coder.terms_in(entity.text)
+    return terms if result is None or len(terms) > 1 else None
+
+
+def split_uncoded(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
+    """An uncodable span split into the ``terms`` found inside it (:meth:`Coder.terms_in`) when
+    it runs over more than one phrase, each its own coded entity (same assertion and
+    attributes). A span that is one phrase around one name ("right varicocele") keeps its
+    extent and takes that name's code, a less specific one, at ``CONTAINED_NAME_FACTOR`` × its
+    score; a span naming nothing stays uncoded."""
+    start = entity.start or 0
     if not terms:
         return [_scored(entity, None, 0.0)]
     if len(terms) == 1 and not _PHRASE_GLUE.search(entity.text):
