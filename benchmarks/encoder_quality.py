@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/encoder_quality.py [--test data/synth/splits/test.jsonl]
         [--codiesp ../shared/data/codiesp/dev] [--extractors encoder rules] [--limit N]
-        [--precision auto|fp32|bf16|int8] [--model DIR]
+        [--precision auto|fp32|bf16|int8] [--model DIR] [--min-confidence T [T ...]]
 
-Synthetic test letters (held-out templates): entity F1 per type and ICD-10-CM code F1
-(``diagnoses``, document-level codes as in ``clinex evaluate``). CodiEsp dev (English):
-document-level diagnosis-code micro P/R/F1. Strict span matching, no bootstrap.
+Synthetic test letters (held-out templates): entity F1 per type, strict spans, and ICD-10-CM
+code F1 (``diagnoses``). CodiEsp dev (English): document-level diagnosis code sets as CodiEsp
+scores them (``codes:diagnoses`` of ``clinex evaluate``: a code counts once per document however
+often it is found; negated, family and hypothetical mentions are not coded), micro P/R/F1, MAP
+and 3-character F1. No bootstrap. With several ``--min-confidence`` thresholds each extractor
+runs once per threshold (``encoder>=0.5``): the trade-off of ``clinex extract --min-confidence``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import torch
 
 import clinex
 from clinex.core.types import Document
+from clinex.eval.corpus import Corpus
 from clinex.eval.evaluation import EvalOptions, evaluate
 from clinex.eval.readers import read_codiesp, read_jsonl
-from clinex.eval.readers.codiesp import write_codiesp
 from clinex.eval.readers.jsonl import write_jsonl
 
 SYNTH_CATEGORIES = (
@@ -37,25 +40,33 @@ SYNTH_CATEGORIES = (
 )
 
 
-def predict(
-    documents: list[Document],
-    name: str,
-    *,
-    retrieval: bool = False,
-    precision: str | None = None,
-    model: Path | None = None,
-) -> tuple[list[Document], float]:
-    options: dict[str, object] = {}
-    if name == "encoder" and retrieval:
-        options["retrieval"] = True
-    if name == "encoder" and precision:
-        options["precision"] = precision
-    if name == "encoder" and model is not None:
-        options["model"] = model
-    extractor = clinex.load_extractor(name, **options)
-    start = time.perf_counter()
-    out = [clinex.extract(d.text, extractor=extractor, id=d.id) for d in documents]
-    return out, time.perf_counter() - start
+def predict_runs(
+    documents: list[Document], args: argparse.Namespace, out: Path, label: str
+) -> dict[str, Corpus]:
+    """Each extractor at each ``--min-confidence`` threshold over ``documents``, read back as
+    the corpora ``clinex evaluate`` scores (written to ``out`` as JSONL)."""
+    runs = {}
+    for name, threshold in runs_of(args.extractors, args.min_confidence):
+        options: dict[str, object] = {}
+        if name.startswith("encoder"):
+            options = {"retrieval": args.retrieval, "model": args.model, "precision": args.precision}
+        extractor = clinex.load_extractor(name.split(">=")[0], **{k: v for k, v in options.items() if v})
+        start = time.perf_counter()
+        predicted = [
+            clinex.extract(d.text, extractor=extractor, id=d.id, min_confidence=threshold) for d in documents
+        ]
+        seconds = time.perf_counter() - start
+        write_jsonl(predicted, out / f"{name}-{label}.jsonl", with_text=True)
+        runs[name] = read_jsonl(out / f"{name}-{label}.jsonl")
+        print(
+            f"{name}: {len(documents)} {label} in {seconds:.1f} s (precision {args.precision or 'default'})"
+        )
+    return runs
+
+
+def runs_of(extractors: list[str], thresholds: list[float]) -> list[tuple[str, float]]:
+    """(run name, threshold) for each extractor and threshold: ``encoder``, ``encoder>=0.5``."""
+    return [(f"{name}>={t:g}" if t else name, t) for name in extractors for t in thresholds]
 
 
 def main() -> None:
@@ -73,6 +84,9 @@ def main() -> None:
         "--precision", choices=["auto", "fp32", "bf16", "int8"], help="encoder precision (default: its own)"
     )
     parser.add_argument("--model", type=Path, help="encoder model directory (default: the packaged one)")
+    parser.add_argument(
+        "--min-confidence", type=float, nargs="+", default=[0.0], help="confidence thresholds to compare"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     options = EvalOptions(bootstrap=0)
@@ -80,25 +94,16 @@ def main() -> None:
         gold = read_jsonl(args.test)
         docs = list(gold.documents.values())[: args.limit]
         gold.documents = {d.id: d for d in docs}
-        runs = {}
-        for name in args.extractors:
-            predicted, seconds = predict(
-                docs, name, retrieval=args.retrieval, precision=args.precision, model=args.model
-            )
-            write_jsonl(predicted, Path(tmp) / f"{name}.jsonl", with_text=True)
-            runs[name] = read_jsonl(Path(tmp) / f"{name}.jsonl")
-            print(
-                f"{name}: {len(docs)} synthetic test letters in {seconds:.1f} s (precision {args.precision or 'default'})"
-            )
+        runs = predict_runs(docs, args, Path(tmp), "synthetic test letters")
         report = evaluate(gold, runs, options)
         print(f"\nSynthetic test letters ({args.test}, {len(docs)} letters), strict spans: F1")
-        print(f"{'category':22}" + "".join(f"{r.name:>10}" for r in report.runs))
+        print(f"{'category':22}" + "".join(f"{r.name:>15}" for r in report.runs))
         for category in SYNTH_CATEGORIES:
             cells = []
             for run in report.runs:
                 result = run.categories.get(category)
                 f = result.micro.fscore if result is not None else None
-                cells.append(f"{f:10.3f}" if f is not None else f"{'-':>10}")
+                cells.append(f"{f:15.3f}" if f is not None else f"{'-':>15}")
             print(f"{category:22}" + "".join(cells))
 
         if args.skip_codiesp:
@@ -108,20 +113,20 @@ def main() -> None:
         ids = sorted(p.stem for p in text_dir.glob("*.txt"))[: args.limit]
         codiesp_gold.documents = {i: codiesp_gold.documents.get(i) or Document(id=i, text="") for i in ids}
         notes = [Document(id=i, text=(text_dir / f"{i}.txt").read_text(encoding="utf-8")) for i in ids]
-        code_runs = {}
-        for name in args.extractors:
-            predicted, seconds = predict(
-                notes, name, retrieval=args.retrieval, precision=args.precision, model=args.model
-            )
-            tsv = Path(tmp) / f"{name}D.tsv"
-            write_codiesp(predicted, tsv)
-            code_runs[name] = read_codiesp(tsv, text_dir=text_dir)
-            print(f"{name}: {len(notes)} CodiEsp notes in {seconds:.1f} s")
+        code_runs = predict_runs(notes, args, Path(tmp), "CodiEsp notes")
         report = evaluate(codiesp_gold, code_runs, options)
-        print(f"\nCodiEsp {args.codiesp.name} (English), {len(ids)} documents: diagnosis codes, micro")
+        print(
+            f"\nCodiEsp {args.codiesp.name} (English), {len(ids)} documents: diagnosis code sets "
+            "(negated, family, hypothetical mentions not coded), micro"
+        )
         for run in report.runs:
-            s = run.categories["diagnoses"].micro
-            print(f"{run.name:10} P {s.precision or 0:.3f}  R {s.recall or 0:.3f}  F1 {s.fscore or 0:.3f}")
+            codes = run.categories["codes:diagnoses"]
+            s = codes.micro
+            three_char = run.categories["codes:diagnoses:3char"].micro.fscore or 0
+            print(
+                f"{run.name:13} P {s.precision or 0:.3f}  R {s.recall or 0:.3f}  F1 {s.fscore or 0:.3f}"
+                f"  MAP {codes.map or 0:.3f}  3-character F1 {three_char:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -97,9 +97,15 @@ class Writer(Protocol):
 
 
 def run_batch(
-    items: Iterable[InputItem], extractor: Extractor, writer: Writer, *, resume: bool = False
+    items: Iterable[InputItem],
+    extractor: Extractor,
+    writer: Writer,
+    *,
+    resume: bool = False,
+    min_confidence: float = 0.0,
 ) -> Iterator[NoteOutcome]:
-    """Extract every record, write each result, and yield one outcome per record.
+    """Extract every record, write each result, and yield one outcome per record
+    (``min_confidence`` as in :func:`clinex.extract`).
 
     Raises ClinexError only when the output cannot be written at all.
     """
@@ -119,7 +125,13 @@ def run_batch(
             yield NoteOutcome(source=item.source, id=item.id, skipped=True)
             continue
         try:
-            doc = extract(item.text, extractor=extractor, id=item.id, patient=item.patient)
+            doc = extract(
+                item.text,
+                extractor=extractor,
+                id=item.id,
+                patient=item.patient,
+                min_confidence=min_confidence,
+            )
             writer.write(doc)
         except ClinexError as exc:
             yield NoteOutcome(source=item.source, id=item.id, error=exc)

@@ -235,6 +235,23 @@ def test_all_notes_failing_exits_2(run: Any, tmp_path: Path) -> None:
     assert "iconv" in result.stderr  # the hint says how to fix the encoding
 
 
+def test_min_confidence_keeps_exactly_the_entities_at_or_above_it(run: Any) -> None:
+    everything = run(str(LETTER), "--format", "jsonl")
+    assert everything.exit_code == 0, everything.stderr
+    (record,) = [json.loads(line) for line in everything.stdout.splitlines()]
+    confident = run(str(LETTER), "--format", "jsonl", "--min-confidence", "0.6")
+    assert confident.exit_code == 0, confident.stderr
+    (kept,) = [json.loads(line) for line in confident.stdout.splitlines()]
+    assert kept["entities"] == [e for e in record["entities"] if e["confidence"] >= 0.6]
+    assert 0 < len(kept["entities"]) < len(record["entities"])
+
+
+def test_min_confidence_outside_zero_to_one_is_a_usage_error(run: Any) -> None:
+    result = run(str(LETTER), "--min-confidence", "1.5")
+    assert result.exit_code == 2
+    assert "--min-confidence" in result.stderr and "Traceback" not in result.output
+
+
 def test_unknown_extractor_is_a_one_line_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["extract", str(LETTER), "--extractor", "nonesuch"])
     assert result.exit_code == 2

@@ -114,3 +114,12 @@ def test_two_megabyte_note_is_read_whole(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     (record,) = read_inputs([path])
     assert isinstance(record, NoteRecord) and record.text == text and len(text) > 2_000_000
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.01, float("nan")])
+def test_extract_refuses_a_threshold_outside_zero_to_one(threshold: float) -> None:
+    import clinex
+    from clinex import ConfigError
+
+    with pytest.raises(ConfigError, match="min_confidence"):
+        clinex.extract("Metformin 500 mg.", extractor="rules", min_confidence=threshold)

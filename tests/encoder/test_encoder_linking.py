@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_attributes
+from clinex.extractors.encoder.linking import Span, complete_attributes, link_attributes, retype_by_attributes
 
 
 def _span(text: str, kind: str, needle: str, after: int = 0) -> Span:
@@ -94,3 +94,43 @@ def test_entity_spans_are_widened_to_words_and_trimmed_of_glue() -> None:
         tidy = _whole_words(text, PredictedSpan("condition", start, end, 1.0, {}))
         assert tidy is not None and text[tidy.start : tidy.end] == expected
     assert _whole_words(text, PredictedSpan("condition", 23, 24, 1.0, {})) is None  # only a comma
+
+
+def test_short_hyphen_joined_pieces_join_the_name_and_long_ones_stay_apart() -> None:
+    from clinex.extractors.encoder.extractor import _whole_words
+    from clinex.extractors.encoder.inference import PredictedSpan
+
+    text = "C-reactive protein high; non-small cell lung cancer; COVID-19; amoxicillin-clavulanate"
+    cases = {
+        "reactive protein": "C-reactive protein",
+        "small cell lung cancer": "non-small cell lung cancer",
+        "COVID": "COVID-19",
+        "clavulanate": "clavulanate",
+        "amoxicillin": "amoxicillin",
+    }
+    for tagged, expected in cases.items():
+        start = text.index(tagged)
+        tidy = _whole_words(text, PredictedSpan("condition", start, start + len(tagged), 1.0, {}))
+        assert tidy is not None and text[tidy.start : tidy.end] == expected
+
+
+def test_attributes_are_completed_and_measurements_are_not_dates() -> None:
+    text = "Atorvastatin 40 mg at night. Salbutamol every 4 hours. Fever of 38.9 C on 03/11/2024, MI in 2015."
+    tagged = [
+        _span(text, "frequency", "at", text.index("at night")),
+        _span(text, "frequency", "every"),
+        _span(text, "dose", "40"),
+        _span(text, "date", "38.9"),
+        _span(text, "date", "03/11"),
+        _span(text, "date", "2015"),
+        _span(text, "unit", "C"),
+    ]
+    completed = [(a.type, text[a.start : a.end]) for a in complete_attributes(text, tagged)]
+    assert completed == [
+        ("frequency", "at night"),
+        ("frequency", "every 4 hours"),
+        ("dose", "40 mg"),
+        ("date", "03/11/2024"),
+        ("date", "2015"),
+        ("unit", "C"),
+    ]

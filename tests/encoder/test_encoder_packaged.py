@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import clinex
 from clinex.extractors.encoder.model import CHECKSUM_FILE, PACKAGED_MODEL_DIR, WEIGHTS_FILE, sha256_of
@@ -53,3 +54,16 @@ def test_a_tumour_carries_its_stage_grade_and_its_own_words_as_histology() -> No
         and any(c.get("code") == "59847-4" for c in r["resource"]["code"]["coding"])
     ]
     assert [h["valueCodeableConcept"]["text"] for h in histology] == ["adenocarcinoma"]
+
+
+def test_demo_letter_attributes_are_whole_and_hyphenated_names_complete() -> None:
+    text = (Path(__file__).resolve().parents[2] / "examples" / "discharge_letter.txt").read_text(
+        encoding="utf-8"
+    )
+    doc = clinex.extract(text, extractor=clinex.load_extractor("encoder", retrieval=False, threads=1))
+    first = {e.text: e for e in reversed(doc.entities)}
+    assert first["Atorvastatin"].attributes.get("frequency") == "at night"
+    assert "night" not in first, "a frequency word became a medication"
+    assert first["Salbutamol"].attributes.get("frequency") == "every 4 hours"
+    assert first["C-reactive protein"].type == "lab"
+    assert all(e.attributes.get("date") != "38.9" for e in doc.entities), "a temperature became a date"

@@ -95,7 +95,7 @@ def test_names_that_are_only_a_unit_route_frequency_or_one_character_are_dropped
     ]
     extractor = EncoderExtractor(assertion="context", coding=False, threads=1)
     names = [e.text for e in extractor._entities(note, spans)]
-    assert names == ["Tiotropium", "reactive protein"]
+    assert names == ["Tiotropium", "C-reactive protein"]  # "C" alone dropped, then joined by its hyphen
 
 
 def test_terms_in_finds_the_longest_exact_names_without_overlap_or_short_abbreviations(

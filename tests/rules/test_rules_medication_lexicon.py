@@ -105,3 +105,19 @@ def test_a_synonym_is_coded_like_its_ingredient_and_no_code_is_invented() -> Non
     text = "Apixaban 5 mg orally twice daily."
     (apixaban,) = normalise(RulesExtractor(types=("medication",)).extract(text), text)
     assert apixaban.code is None
+
+
+@pytest.mark.parametrize(
+    ("curated", "built"),
+    [("icd10cm_synonyms.tsv", "conditions.tsv.gz"), ("loinc_synonyms.tsv", "labs.tsv")],
+)
+def test_the_rules_lexicons_hold_every_curated_name(curated: str, built: str) -> None:
+    """The curated names reach the rules only through scripts/build_lexicons.py: a name added to
+    the terminology data without rebuilding would be coded by the encoder but never matched."""
+    from clinex.extractors.rules.lexicon import _rows
+
+    text = (resources.files("clinex.terminology") / "data" / curated).read_text(encoding="utf-8")
+    rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
+    names = [row["term"] for row in rows]
+    lexicon = {row["term"].lower() for row in _rows(built)}
+    assert names and [n for n in names if n.lower() not in lexicon] == [], "run scripts/build_lexicons.py"

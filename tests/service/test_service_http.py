@@ -89,3 +89,19 @@ def test_bad_requests_get_clear_errors_without_note_text(server: str) -> None:
     assert shapeless.status_code == 422
     assert "body.text" in shapeless.json()["error"]["message"]
     assert NOTE not in shapeless.text
+
+
+def test_min_confidence_filters_the_answer_and_is_range_checked(server: str) -> None:
+    def entities(threshold: float) -> list[dict[str, object]]:
+        body = {"text": NOTE, "extractor": "rules", "format": "jsonl", "min_confidence": threshold}
+        response = httpx.post(f"{server}/extract", json=body, timeout=120)
+        assert response.status_code == 200
+        found: list[dict[str, object]] = response.json()["entities"]
+        return found
+
+    everything = entities(0.0)
+    assert entities(0.9) == [e for e in everything if float(str(e["confidence"])) >= 0.9]
+    assert entities(1.0) == [e for e in everything if e["confidence"] == 1.0]
+    too_high = httpx.post(f"{server}/extract", json={"text": NOTE, "min_confidence": 2})
+    assert too_high.status_code == 422
+    assert "min_confidence" in too_high.json()["error"]["message"]

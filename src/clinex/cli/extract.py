@@ -69,6 +69,15 @@ def extract(
     validate: Annotated[
         bool, typer.Option("--validate/--no-validate", help="Validate each Bundle against FHIR R4 models.")
     ] = True,
+    min_confidence: Annotated[
+        float,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            help="Leave out entities less confident than this (0..1): more precision, less recall.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Extract grounded, coded entities from clinical notes.
 
@@ -102,7 +111,9 @@ def extract(
     try:
         with user_errors(), progress:
             task = progress.add_task("notes", total=None)
-            for outcome in run_batch(itertools.chain(first, items), engine, writer, resume=resume):
+            for outcome in run_batch(
+                itertools.chain(first, items), engine, writer, resume=resume, min_confidence=min_confidence
+            ):
                 summary.add(outcome)
                 if outcome.error is not None:
                     _report(outcome)

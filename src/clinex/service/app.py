@@ -1,7 +1,8 @@
 """The HTTP service: extraction over JSON, for systems that cannot call Python.
 
-``POST /extract`` takes ``{"id", "text", "extractor", "format"}`` and answers the JSONL record
-of DESIGN.md (``format="jsonl"``) or a FHIR R4 Bundle (``format="fhir"``, the default).
+``POST /extract`` takes ``{"id", "text", "extractor", "format", "min_confidence"}`` and answers
+the JSONL record of DESIGN.md (``format="jsonl"``) or a FHIR R4 Bundle (``format="fhir"``, the
+default).
 Errors come back as ``{"error": {"code", "message", "hint"}}`` with status 400 (the caller's
 input) or 422 (request shape); note text is never logged.
 """
@@ -31,6 +32,9 @@ class ExtractRequest(BaseModel):
     format: Literal["fhir", "jsonl"] = Field(default="fhir", description="Output form.")
     bundle_type: Literal["collection", "transaction"] = "collection"
     patient: dict[str, Any] | None = Field(default=None, description="A FHIR Patient resource.")
+    min_confidence: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Leave out entities less confident than this."
+    )
 
 
 def create_app() -> FastAPI:
@@ -57,7 +61,13 @@ def create_app() -> FastAPI:
 
     @app.post("/extract")
     def extract_note(request: ExtractRequest) -> dict[str, Any]:
-        doc = extract(request.text, extractor=request.extractor, id=request.id, patient=request.patient)
+        doc = extract(
+            request.text,
+            extractor=request.extractor,
+            id=request.id,
+            patient=request.patient,
+            min_confidence=request.min_confidence,
+        )
         if request.format == "jsonl":
             return doc.to_dict()
         return doc.to_fhir(bundle_type=request.bundle_type)

@@ -14,7 +14,7 @@ from clinex.core.errors import ConfigError
 from clinex.core.types import ENTITY_TYPES, Assertion, Code, Entity
 from clinex.extractors.encoder.coding import Coder, FoundTerm
 from clinex.extractors.encoder.inference import PredictedSpan, TokenOutputs, decode, run_tagger
-from clinex.extractors.encoder.linking import Span, link_attributes, retype_by_attributes
+from clinex.extractors.encoder.linking import Span, complete_attributes, link_attributes, retype_by_attributes
 from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load_tokenizer
 from clinex.extractors.rules import patterns
 from clinex.terminology import load as load_terminology
@@ -126,8 +126,16 @@ class EncoderExtractor:
 
     def _entities(self, text: str, predicted: list[PredictedSpan]) -> list[Entity]:
         spans = [t for s in predicted if (t := _whole_words(text, s)) is not None]
-        found = [s for s in spans if s.type in ENTITY_TYPES and not _attribute_word(text[s.start : s.end])]
-        attribute_spans = [Span(s.type, s.start, s.end) for s in spans if s.type not in ENTITY_TYPES]
+        attribute_spans = complete_attributes(
+            text, [Span(s.type, s.start, s.end) for s in spans if s.type not in ENTITY_TYPES]
+        )
+        found = [
+            s
+            for s in spans
+            if s.type in ENTITY_TYPES
+            and not _attribute_word(text[s.start : s.end])
+            and not any(a.start <= s.start and s.end <= a.end for a in attribute_spans)
+        ]
         types = retype_by_attributes(text, [Span(s.type, s.start, s.end) for s in found], attribute_spans)
         found = [replace(s, type=t) for s, t in zip(found, types, strict=True)]
         attributes = link_attributes(text, [Span(s.type, s.start, s.end) for s in found], attribute_spans)
@@ -274,6 +282,7 @@ def _whole_words(text: str, span: PredictedSpan) -> PredictedSpan | None:
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
     if span.type in ENTITY_TYPES:
+        start, end = _hyphen_joined(text, start, end)
         while True:
             while start < end and text[start] in _EDGE_CHARS:
                 start += 1
@@ -289,3 +298,17 @@ def _whole_words(text: str, span: PredictedSpan) -> PredictedSpan | None:
     if start >= end:
         return None
     return PredictedSpan(span.type, start, end, span.score, span.flags)
+
+
+#: A name's hyphenated lead-in ("C-reactive", "non-small") or numbered end ("COVID-19", "HER-2"):
+#: short pieces the tagger's sub-word tags leave out. A longer piece is a name of its own
+#: ("amoxicillin-clavulanate" is two medications).
+_HYPHEN_PREFIX = re.compile(r"(?<![\w-])[^\W_]{1,5}-\Z")
+_HYPHEN_SUFFIX = re.compile(r"-(?=[^\W_]{0,2}\d)[^\W_]{1,3}(?![\w-])")
+
+
+def _hyphen_joined(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start``/``end`` widened over a short hyphen-joined piece before or after the word."""
+    before = _HYPHEN_PREFIX.search(text, max(0, start - 6), start)
+    after = _HYPHEN_SUFFIX.match(text, end)
+    return (before.start() if before else start), (after.end() if after else end)

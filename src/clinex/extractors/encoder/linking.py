@@ -1,5 +1,6 @@
-"""Attribute → entity linking: each tagged attribute joins the nearest entity that may hold it
-(after the entity's type is checked against the attributes written after it).
+"""Attribute → entity linking: each tagged attribute, completed to the whole attribute written
+there, joins the nearest entity that may hold it (after the entity's type is checked against
+the attributes written after it).
 
 Letters write an attribute next to its entity ("metformin 500 mg orally twice daily",
 "haemoglobin 13.2 g/dL"), nearly always after it ("500 mg of metformin" is the exception), so the
@@ -10,10 +11,12 @@ kind compete for an entity, the closer one is kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clinex.core.types import ATTRIBUTES
+from clinex.extractors.rules import patterns
 
 #: Farthest an attribute may sit from its entity, in characters.
 MAX_DISTANCE = 160
@@ -21,11 +24,45 @@ MAX_DISTANCE = 160
 _DISTINCT_TYPES = ("medication", "lab", "tumor")
 
 
+#: The whole attribute of a kind, for widening a tag that covers only its first word ("at" of
+#: "at night", "every" of "every 4 hours"); group 1 is the attribute.
+_WHOLE_ATTRIBUTE = {
+    "dose": patterns.DOSE,
+    "route": patterns.ROUTE,
+    "frequency": patterns.FREQUENCY,
+    "date": patterns.DATE,
+}
+#: How far before or after a tag its whole attribute may reach, in characters.
+_WIDEN_REACH = 40
+#: A bare number: a measurement, not a date, unless it is a year.
+_BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     type: str
     start: int
     end: int
+
+
+def complete_attributes(text: str, attributes: Sequence[Span]) -> list[Span]:
+    """Attribute spans widened to the whole dose, route, frequency or date written around them,
+    less the dates that are only a measurement ("38.9" of "fever of 38.9 C")."""
+    completed = []
+    for attribute in attributes:
+        value = text[attribute.start : attribute.end]
+        if attribute.type == "date" and _BARE_NUMBER.fullmatch(value) and not _YEAR.fullmatch(value):
+            continue
+        pattern = _WHOLE_ATTRIBUTE.get(attribute.type)
+        if pattern is not None:
+            window = (max(0, attribute.start - _WIDEN_REACH), attribute.end + _WIDEN_REACH)
+            for match in pattern.finditer(text, *window):
+                if match.start(1) <= attribute.start and attribute.end <= match.end(1):
+                    attribute = Span(attribute.type, match.start(1), match.end(1))
+                    break
+        completed.append(attribute)
+    return completed
 
 
 def link_attributes(text: str, entities: Sequence[Span], attributes: Sequence[Span]) -> list[dict[str, str]]:
