@@ -115,7 +115,10 @@ def test_short_hyphen_joined_pieces_join_the_name_and_long_ones_stay_apart() -> 
 
 
 def test_attributes_are_completed_and_measurements_are_not_dates() -> None:
-    text = "Atorvastatin 40 mg at night. Salbutamol every 4 hours. Fever of 38.9 C on 03/11/2024, MI in 2015."
+    text = (
+        "Atorvastatin 40 mg at night. Salbutamol every 4 hours. Fever of 38.9 C on 03/11/2024, MI in 2015. "
+        "A five-day course; aspirin every day."
+    )
     tagged = [
         _span(text, "frequency", "at", text.index("at night")),
         _span(text, "frequency", "every"),
@@ -124,6 +127,8 @@ def test_attributes_are_completed_and_measurements_are_not_dates() -> None:
         _span(text, "date", "03/11"),
         _span(text, "date", "2015"),
         _span(text, "unit", "C"),
+        _span(text, "frequency", "day"),
+        _span(text, "frequency", "day", text.index("every day")),
     ]
     completed = [(a.type, text[a.start : a.end]) for a in complete_attributes(text, tagged)]
     assert completed == [
@@ -133,4 +138,5 @@ def test_attributes_are_completed_and_measurements_are_not_dates() -> None:
         ("date", "03/11/2024"),
         ("date", "2015"),
         ("unit", "C"),
+        ("frequency", "every day"),
     ]

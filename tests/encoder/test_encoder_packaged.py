@@ -65,5 +65,6 @@ def test_demo_letter_attributes_are_whole_and_hyphenated_names_complete() -> Non
     assert first["Atorvastatin"].attributes.get("frequency") == "at night"
     assert "night" not in first, "a frequency word became a medication"
     assert first["Salbutamol"].attributes.get("frequency") == "every 4 hours"
+    assert "frequency" not in first["salbutamol"].attributes, "'five-day course' gave a frequency 'day'"
     assert first["C-reactive protein"].type == "lab"
     assert all(e.attributes.get("date") != "38.9" for e in doc.entities), "a temperature became a date"

@@ -37,6 +37,8 @@ _WIDEN_REACH = 40
 #: A bare number: a measurement, not a date, unless it is a year.
 _BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+#: A unit of time alone is no frequency ("day" of "a five-day course").
+_TIME_UNIT = re.compile(r"(?:hours?|hrs?|days?|weeks?|months?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +50,10 @@ class Span:
 
 def complete_attributes(text: str, attributes: Sequence[Span]) -> list[Span]:
     """Attribute spans widened to the whole dose, route, frequency or date written around them,
-    less the dates that are only a measurement ("38.9" of "fever of 38.9 C")."""
+    less the dates that are only a measurement ("38.9" of "fever of 38.9 C") and the
+    frequencies that are only a unit of time ("day" of "a five-day course")."""
     completed = []
     for attribute in attributes:
-        value = text[attribute.start : attribute.end]
-        if attribute.type == "date" and _BARE_NUMBER.fullmatch(value) and not _YEAR.fullmatch(value):
-            continue
         pattern = _WHOLE_ATTRIBUTE.get(attribute.type)
         if pattern is not None:
             window = (max(0, attribute.start - _WIDEN_REACH), attribute.end + _WIDEN_REACH)
@@ -61,6 +61,11 @@ def complete_attributes(text: str, attributes: Sequence[Span]) -> list[Span]:
                 if match.start(1) <= attribute.start and attribute.end <= match.end(1):
                     attribute = Span(attribute.type, match.start(1), match.end(1))
                     break
+        value = text[attribute.start : attribute.end]
+        if attribute.type == "date" and _BARE_NUMBER.fullmatch(value) and not _YEAR.fullmatch(value):
+            continue
+        if attribute.type == "frequency" and _TIME_UNIT.fullmatch(value):
+            continue
         completed.append(attribute)
     return completed
 
