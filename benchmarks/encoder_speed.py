@@ -78,6 +78,18 @@ def model_flops(
     return total
 
 
+def window_lengths(engine: Any, notes: list[str]) -> list[int]:
+    """The token length of every window the encoder extractor ``engine`` runs on ``notes``
+    ([CLS]/[SEP] included)."""
+    from clinex.extractors.encoder.windows import make_windows
+
+    return [
+        w.end - w.start + 2
+        for e in engine.tokenizer.encode_batch(notes, add_special_tokens=False)
+        for w in make_windows(len(e.ids), max_len=engine.config.max_len, overlap=engine.config.overlap)
+    ]
+
+
 def run_variant(
     precision: str, notes: list[str], warm_up: str, threads: int, model: Path | None
 ) -> dict[str, float]:
@@ -86,7 +98,6 @@ def run_variant(
 
     import clinex
     from clinex.extractors.encoder.inference import decode, run_tagger
-    from clinex.extractors.encoder.windows import make_windows
 
     torch.set_num_threads(threads)
     engine: Any = clinex.load_extractor("encoder", precision=precision, **({"model": model} if model else {}))
@@ -116,11 +127,7 @@ def run_variant(
     for note in notes:
         clinex.extract(note, extractor=engine)
     pipeline_s = time.perf_counter() - start
-    lengths = [
-        w.end - w.start + 2
-        for e in engine.tokenizer.encode_batch(notes, add_special_tokens=False)
-        for w in make_windows(len(e.ids), max_len=engine.config.max_len, overlap=engine.config.overlap)
-    ]
+    lengths = window_lengths(engine, notes)
     achieved = model_flops(lengths) / tagger_s
     fp32_ceiling = matmul_ceiling(threads, torch.float32)
     ceiling = matmul_ceiling(threads, torch.bfloat16) if precision == "bf16" else fp32_ceiling

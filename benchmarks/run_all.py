@@ -59,14 +59,18 @@ def copy_notes(source: Path, limit: int | None, target: Path) -> int:
 
 
 def table(rows: dict[str, Row | str]) -> str:
-    lines = ["| extractor | notes/s | chars/s | peak RSS MiB | note |", "|---|---:|---:|---:|---|"]
+    lines = [
+        "| extractor | notes/s | chars/s | peak RSS MiB | of fp32 matmul FLOP/s | note |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for name, row in rows.items():
         if isinstance(row, Row):
             lines.append(
-                f"| {name} | {row.notes_per_s:.2f} | {row.chars_per_s:.0f} | {row.peak_rss_mib:.0f} | |"
+                f"| {name} | {row.notes_per_s:.2f} | {row.chars_per_s:.0f} | {row.peak_rss_mib:.0f}"
+                f" | {row.ceiling_fraction} | |"
             )
         else:
-            lines.append(f"| {name} | | | | skipped: {row} |")
+            lines.append(f"| {name} | | | | | skipped: {row} |")
     return "\n".join(lines)
 
 

@@ -5,6 +5,12 @@
 Each extractor runs in its own subprocess (so its peak RSS is its own), is warmed up on one
 note, then processes every note ``--runs`` times; the table shows the median run. To add a row,
 add a loader to ``LOADERS``: a function returning ``process(text)``.
+
+For a row whose model FLOPs are known (``FLOPS``: the encoder), the same process then measures
+this machine's fp32 matmul FLOP/s (the ceiling) and the table gives the fraction of it the
+extractor achieves: the tagger's multiply-adds over the whole extraction time (coding and
+assertion included, so a lower bound; ``benchmarks/encoder_speed.py`` separates the tagger and
+compares precisions).
 """
 
 from __future__ import annotations
@@ -55,11 +61,17 @@ def load_medspacy() -> Process:
 
 
 def load_encoder() -> Process:
-    """The encoder extractor with its packaged model, as ``clinex extract`` runs it;
-    benchmarks/encoder_speed.py adds the precisions, the whole pipeline and the FLOP ceiling."""
+    """The encoder extractor with its packaged model, as ``clinex extract`` runs it."""
     from clinex.extractors.encoder import EncoderExtractor
 
     return EncoderExtractor().extract
+
+
+def encoder_flops(process: Process, notes: list[str]) -> float:
+    """Multiply-add FLOPs of the encoder's tagger on ``notes``, windowed as it windows them."""
+    from encoder_speed import model_flops, window_lengths
+
+    return model_flops(window_lengths(process.__self__, notes))  # type: ignore[attr-defined]
 
 
 #: Extractor rows: name → loader. The encoder and LLM rows are added here.
@@ -68,6 +80,8 @@ LOADERS: dict[str, Callable[[], Process]] = {
     "medspacy": load_medspacy,
     "encoder": load_encoder,
 }
+#: Rows whose model FLOPs are known: name → FLOPs of one pass over the notes.
+FLOPS: dict[str, Callable[[Process, list[str]], float]] = {"encoder": encoder_flops}
 
 
 @dataclass
@@ -77,6 +91,15 @@ class Row:
     chars: int
     seconds: float
     peak_rss_mib: float
+    #: FLOP/s achieved and this machine's fp32 matmul FLOP/s, where the model's FLOPs are known.
+    gflops: float | None = None
+    fp32_ceiling_gflops: float | None = None
+
+    @property
+    def ceiling_fraction(self) -> str:
+        if self.gflops is None or not self.fp32_ceiling_gflops:
+            return ""
+        return f"{self.gflops / self.fp32_ceiling_gflops:.0%}"
 
     @property
     def notes_per_s(self) -> float:
@@ -98,7 +121,14 @@ def bench_extractor(name: str, notes: list[str], *, runs: int = 3) -> Row:
             process(note)
         seconds.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return Row(name, len(notes), sum(map(len, notes)), statistics.median(seconds), peak)
+    row = Row(name, len(notes), sum(map(len, notes)), statistics.median(seconds), peak)
+    if name in FLOPS:
+        import torch
+        from encoder_speed import matmul_ceiling
+
+        row.gflops = FLOPS[name](process, notes) / row.seconds / 1e9
+        row.fp32_ceiling_gflops = matmul_ceiling(torch.get_num_threads(), torch.float32) / 1e9
+    return row
 
 
 def read_notes(folder: Path) -> list[str]:
@@ -137,9 +167,17 @@ def main() -> None:
     print(
         f"\nnotes: {args.notes} ({rows[0].notes} notes, {rows[0].chars} chars), median of {args.runs} runs\n"
     )
-    print(f"{'extractor':<12} {'notes/s':>9} {'chars/s':>11} {'peak RSS MiB':>13}")
+    print(f"{'extractor':<12} {'notes/s':>9} {'chars/s':>11} {'peak RSS MiB':>13} {'of fp32 FLOP/s':>15}")
     for row in rows:
-        print(f"{row.name:<12} {row.notes_per_s:>9.1f} {row.chars_per_s:>11.0f} {row.peak_rss_mib:>13.0f}")
+        print(
+            f"{row.name:<12} {row.notes_per_s:>9.1f} {row.chars_per_s:>11.0f} {row.peak_rss_mib:>13.0f}"
+            f" {row.ceiling_fraction:>15}"
+        )
+    for row in rows:
+        if row.gflops is not None:
+            print(
+                f"{row.name}: {row.gflops:.1f} GFLOP/s of a {row.fp32_ceiling_gflops:.1f} GFLOP/s fp32 matmul ceiling"
+            )
     by_name = {row.name: row for row in rows}
     if "rules" in by_name and "medspacy" in by_name:
         ratio = by_name["rules"].notes_per_s / by_name["medspacy"].notes_per_s
