@@ -1,4 +1,5 @@
-"""An uncodable condition span that runs over a list or a clause is split into its coded terms."""
+"""An uncodable condition span that runs over a list or a clause is split into its coded terms;
+a procedure span that only names conditions becomes them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from clinex.core.types import Assertion, Entity
 from clinex.extractors.encoder.coding import Coder
-from clinex.extractors.encoder.extractor import split_uncoded
+from clinex.extractors.encoder.extractor import conditions_in_procedure, split_uncoded
 from clinex.terminology import load
 
 
@@ -104,3 +105,26 @@ def test_terms_in_finds_the_longest_exact_names_without_overlap_or_short_abbrevi
     text = "type 2 diabetes mellitus, PE and essential hypertension"
     found = [(text[t.start : t.end], t.code.code) for t in terms.terms_in(text)]
     assert found == [("type 2 diabetes mellitus", "E11.9"), ("essential hypertension", "I10")]
+
+
+def test_a_procedure_span_that_only_names_conditions_becomes_them(terms: Coder) -> None:
+    note = "Exam: hydrocele and varicocele; bilateral papilledema."
+    for phrase, expected in [
+        ("hydrocele and varicocele", [("hydrocele", "N43.3"), ("varicocele", "I86.1")]),
+        ("bilateral papilledema", [("papilledema", "H47.10")]),
+    ]:
+        span = _span(note, phrase, assertion=Assertion(negated=True), confidence=0.8).with_(type="procedure")
+        found = conditions_in_procedure(span, terms.terms_in(span.text))
+        assert [(e.type, e.text, e.code.code if e.code else None) for e in found] == [
+            ("condition", name, code) for name, code in expected
+        ]
+        assert all(e.is_grounded_in(note) and e.assertion.negated for e in found)
+
+
+@pytest.mark.parametrize("phrase", ["depression screening", "suture of open wound", "chest X-ray"])
+def test_a_procedure_naming_a_condition_among_other_words_stays_a_procedure(
+    terms: Coder, phrase: str
+) -> None:
+    note = f"Plan: {phrase}."
+    span = _span(note, phrase, confidence=0.8).with_(type="procedure")
+    assert conditions_in_procedure(span, terms.terms_in(span.text)) == [span]

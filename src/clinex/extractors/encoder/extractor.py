@@ -42,10 +42,11 @@ class EncoderExtractor:
     and constipation complaining of pain" → three): the tagger, trained on synthetic letters,
     often runs on over a list or a clause of free narrative. A span that is one phrase around
     one name ("right varicocele", "macroscopic hematuria") keeps its extent and takes that
-    name's code, less specific than the phrase, at 0.8 × its score. ``retrieval=True`` adds
-    ICD-10-CM embedding retrieval for conditions that terminology lookup cannot code; it is off
-    by default because its index (~98k concepts) takes many CPU-minutes to build the first time
-    (then cached).
+    name's code, less specific than the phrase, at 0.8 × its score; and a procedure span that
+    only names conditions ("pruritus", "hydrocele and varicocele") becomes those conditions.
+    ``retrieval=True`` adds ICD-10-CM embedding retrieval for conditions that terminology lookup
+    cannot code; it is off by default because its index (~98k concepts) takes many CPU-minutes
+    to build the first time (then cached).
     ``precision``: ``"fp32"``; ``"bf16"`` runs the matmuls in bfloat16 (CPU autocast, outputs
     back in fp32), faster where the CPU has bfloat16 instructions (AVX512-BF16, AMX) and
     emulated elsewhere; ``"int8"`` quantises the linear layers (dynamic), faster but less
@@ -179,6 +180,11 @@ class EncoderExtractor:
                 else:
                     code, score = result if result is not None else (None, 0.0)
                     out[i] = [_scored(entities[i], code, score)]
+        if self._subterms:
+            coder = self._coder("icd10cm", embedding=self._retrieval)
+            for i, entity in enumerate(entities):
+                if entity.type == "procedure":
+                    out[i] = conditions_in_procedure(entity, coder.terms_in(entity.text))
         return [e for group in out for e in group]
 
     def _coder(self, system: str, *, embedding: bool) -> Coder:
@@ -233,6 +239,29 @@ def split_uncoded(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
     ]
 
 
+def conditions_in_procedure(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
+    """A procedure span that is only condition names becomes those conditions: the tagger,
+    trained on letters whose procedures are named apart, calls a finding or a list of them on
+    narrative a procedure ("pruritus", "hydrocele and varicocele"). Any other word keeps it a
+    procedure: "depression screening" or "suture of open wound" name no present condition."""
+    rest = entity.text
+    for t in sorted(terms, key=lambda t: -t.start):
+        rest = rest[: t.start] + " " + rest[t.end :]
+    if not terms or any(w.lower() not in _LIST_WORDS for w in re.findall(r"[^\W_]+", rest)):
+        return [entity]
+    start = entity.start or 0
+    return [
+        _scored(
+            entity.with_(
+                type="condition", text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end
+            ),
+            t.code,
+            t.score,
+        )
+        for t in terms
+    ]
+
+
 def _attribute_word(name: str) -> bool:
     """Whether an entity name is only a unit, route or frequency ("mcg", "intravenous", "daily")
     or one character: what the tagger mistakes for a name on narrative unlike its letters."""
@@ -267,6 +296,8 @@ CONTAINED_NAME_FACTOR = 0.8
 _PHRASE_GLUE = re.compile(
     r"[,;]|\b(?:and|or|with|who|after|due to|secondary to|complaining)\b", re.IGNORECASE
 )
+#: The words a list of condition names may hold besides the names.
+_LIST_WORDS = frozenset({"and", "or", "with", "of", "the", "a", "an", "bilateral", "left", "right"})
 #: Words a span may not start or end with: the tagger sometimes runs on into a list's glue.
 _EDGE_WORDS = frozenset({"and", "or", "of", "with", "the", "a", "an", "to", "in", "on", "for"})
 _EDGE_CHARS = " \t\n,;:.()"
