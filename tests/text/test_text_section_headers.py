@@ -36,3 +36,20 @@ def test_prose_with_a_colon_is_not_a_header():
     sections = find_sections(text)
     assert [s.category for s in sections] == ["family_history"]
     assert sections[0].end == len(text)
+
+
+def test_a_header_with_text_on_its_line_covers_that_line_only():
+    text = (
+        "Family history: healthy parents.\n"
+        "The girl has a white forelock.\n"
+        "Clinical suspicion of piebaldism.\n"
+    )
+    family = [s for s in find_sections(text) if s.category == "family_history"]
+    assert [text[s.body_start : s.end].strip() for s in family] == ["healthy parents."]
+    assert all(s.end <= text.index("The girl") for s in family)
+
+
+def test_a_header_alone_on_its_line_covers_the_lines_below():
+    text = "Family history:\nMother had breast cancer.\nFather had a stroke.\n"
+    (family,) = [s for s in find_sections(text) if s.category == "family_history"]
+    assert text[family.body_start : family.end].strip() == "Mother had breast cancer.\nFather had a stroke."

@@ -5,7 +5,8 @@ A section is a header (e.g. ``Family History:``) and the text up to the next hea
 first header has category None. clinex adds the headers of discharge letters that the defaults
 miss (``data/section_rules.json``), and any other line that starts with a short ``Header:``
 ends the section before it (category None), so that e.g. a family-history section never runs
-on into a plan whose header no rule knows.
+on into a plan whose header no rule knows. A header with text after it on its line
+(``Family history: healthy parents.``) covers that line only.
 """
 
 from __future__ import annotations
@@ -75,7 +76,25 @@ def sections_of_doc(doc: Doc, text: str | None = None) -> list[Section]:
         body = doc[section.body_span[0] : section.body_span[1]]
         body_start = body.start_char if len(body) else span.end_char
         found.append(Section(section.category, span.start_char, body_start, span.end_char))
-    return _split_at_generic_headers(doc.text if text is None else text, found)
+    text = doc.text if text is None else text
+    return _end_inline_sections(text, _split_at_generic_headers(text, found))
+
+
+def _end_inline_sections(text: str, sections: list[Section]) -> list[Section]:
+    """End a section whose header has text after it on its line at that line's end (the rest,
+    up to the next header, opens a category-None one): "Family history: healthy parents." in a
+    case report written one sentence a line covers that line, not the rest of the note. A
+    header alone on its line keeps the lines below it ("Diagnoses:\n1. ...\n2. ...")."""
+    result: list[Section] = []
+    for section in sections:
+        line_end = text.find("\n", section.body_start, section.end)
+        inline = line_end > 0 and text[section.body_start : line_end].strip()
+        if section.category is not None and inline and text[line_end : section.end].strip():
+            result.append(Section(section.category, section.start, section.body_start, line_end))
+            result.append(Section(None, line_end, line_end, section.end))
+        else:
+            result.append(section)
+    return result
 
 
 def _split_at_generic_headers(text: str, sections: list[Section]) -> list[Section]:
