@@ -46,11 +46,11 @@ def predict_runs(
     """Each extractor at each ``--min-confidence`` threshold over ``documents``, read back as
     the corpora ``clinex evaluate`` scores (written to ``out`` as JSONL)."""
     runs = {}
-    for name, threshold in runs_of(args.extractors, args.min_confidence):
+    for name, extractor_name, threshold in runs_of(args.extractors, args.min_confidence):
         options: dict[str, object] = {}
-        if name.startswith("encoder"):
+        if extractor_name == "encoder":
             options = {"retrieval": args.retrieval, "model": args.model, "precision": args.precision}
-        extractor = clinex.load_extractor(name.split(">=")[0], **{k: v for k, v in options.items() if v})
+        extractor = clinex.load_extractor(extractor_name, **{k: v for k, v in options.items() if v})
         start = time.perf_counter()
         predicted = [
             clinex.extract(d.text, extractor=extractor, id=d.id, min_confidence=threshold) for d in documents
@@ -64,9 +64,10 @@ def predict_runs(
     return runs
 
 
-def runs_of(extractors: list[str], thresholds: list[float]) -> list[tuple[str, float]]:
-    """(run name, threshold) for each extractor and threshold: ``encoder``, ``encoder>=0.5``."""
-    return [(f"{name}>={t:g}" if t else name, t) for name in extractors for t in thresholds]
+def runs_of(extractors: list[str], thresholds: list[float]) -> list[tuple[str, str, float]]:
+    """(run name, extractor, threshold) for each extractor and threshold; runs are named
+    ``encoder``, ``encoder>=0.5``."""
+    return [(f"{name}>={t:g}" if t else name, name, t) for name in extractors for t in thresholds]
 
 
 def main() -> None:

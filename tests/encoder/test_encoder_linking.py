@@ -84,22 +84,24 @@ def test_a_type_is_kept_without_clear_evidence_from_its_own_attributes() -> None
     assert types == ["condition", "lab", "medication", "medication", "lab"]
 
 
-def test_entity_spans_are_widened_to_words_and_trimmed_of_glue() -> None:
+def _tidied(text: str, start: int, end: int) -> str | None:
+    """The text of a condition span tagged at [start, end) once the extractor has tidied it."""
     from clinex.extractors.encoder.extractor import _whole_words
     from clinex.extractors.encoder.inference import PredictedSpan
 
+    tidy = _whole_words(text, PredictedSpan("condition", start, end, 1.0, {}))
+    return None if tidy is None else text[tidy.start : tidy.end]
+
+
+def test_entity_spans_are_widened_to_words_and_trimmed_of_glue() -> None:
     text = "had shortness of breath, fever and cough"
     cases = {(4, 24): "shortness of breath", (25, 34): "fever", (4, 7): "shortness", (31, 34): "and"}
     for (start, end), expected in cases.items():
-        tidy = _whole_words(text, PredictedSpan("condition", start, end, 1.0, {}))
-        assert tidy is not None and text[tidy.start : tidy.end] == expected
-    assert _whole_words(text, PredictedSpan("condition", 23, 24, 1.0, {})) is None  # only a comma
+        assert _tidied(text, start, end) == expected
+    assert _tidied(text, 23, 24) is None  # only a comma
 
 
 def test_short_hyphen_joined_pieces_join_the_name_and_long_ones_stay_apart() -> None:
-    from clinex.extractors.encoder.extractor import _whole_words
-    from clinex.extractors.encoder.inference import PredictedSpan
-
     text = "C-reactive protein high; non-small cell lung cancer; COVID-19; amoxicillin-clavulanate"
     cases = {
         "reactive protein": "C-reactive protein",
@@ -110,8 +112,7 @@ def test_short_hyphen_joined_pieces_join_the_name_and_long_ones_stay_apart() -> 
     }
     for tagged, expected in cases.items():
         start = text.index(tagged)
-        tidy = _whole_words(text, PredictedSpan("condition", start, start + len(tagged), 1.0, {}))
-        assert tidy is not None and text[tidy.start : tidy.end] == expected
+        assert _tidied(text, start, start + len(tagged)) == expected
 
 
 def test_attributes_are_completed_and_measurements_are_not_dates() -> None:

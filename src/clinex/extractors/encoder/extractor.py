@@ -224,19 +224,11 @@ def split_uncoded(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
     attributes). A span that is one phrase around one name ("right varicocele") keeps its
     extent and takes that name's code, a less specific one, at ``CONTAINED_NAME_FACTOR`` × its
     score; a span naming nothing stays uncoded."""
-    start = entity.start or 0
     if not terms:
         return [_scored(entity, None, 0.0)]
     if len(terms) == 1 and not _PHRASE_GLUE.search(entity.text):
         return [_scored(entity, terms[0].code, terms[0].score * CONTAINED_NAME_FACTOR)]
-    return [
-        _scored(
-            entity.with_(text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end),
-            t.code,
-            t.score,
-        )
-        for t in terms
-    ]
+    return _term_entities(entity, terms)
 
 
 def conditions_in_procedure(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
@@ -249,12 +241,16 @@ def conditions_in_procedure(entity: Entity, terms: Sequence[FoundTerm]) -> list[
         rest = rest[: t.start] + " " + rest[t.end :]
     if not terms or any(w.lower() not in _LIST_WORDS for w in re.findall(r"[^\W_]+", rest)):
         return [entity]
+    return _term_entities(entity.with_(type="condition"), terms)
+
+
+def _term_entities(entity: Entity, terms: Sequence[FoundTerm]) -> list[Entity]:
+    """One coded entity per term found inside ``entity`` (offsets into its text), each keeping
+    its type, assertion and attributes."""
     start = entity.start or 0
     return [
         _scored(
-            entity.with_(
-                type="condition", text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end
-            ),
+            entity.with_(text=entity.text[t.start : t.end], start=start + t.start, end=start + t.end),
             t.code,
             t.score,
         )

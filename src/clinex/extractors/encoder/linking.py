@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from clinex.core.types import ATTRIBUTES
 from clinex.extractors.rules import patterns
+from clinex.terminology.ucum import NUMBER
 
 #: Farthest an attribute may sit from its entity, in characters.
 MAX_DISTANCE = 160
@@ -35,7 +36,7 @@ _WHOLE_ATTRIBUTE = {
 #: How far before or after a tag its whole attribute may reach, in characters.
 _WIDEN_REACH = 40
 #: A bare number: a measurement, not a date, unless it is a year.
-_BARE_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_BARE_NUMBER = re.compile(NUMBER)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 #: A unit of time alone is no frequency ("day" of "a five-day course").
 _TIME_UNIT = re.compile(r"(?:hours?|hrs?|days?|weeks?|months?)", re.IGNORECASE)
