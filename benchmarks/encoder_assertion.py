@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from clinex.assertion.context import assert_entities
+from clinex.assertion.assertor import assert_entities
 from clinex.core.types import Entity
 from clinex.eval.negex_eval import DEFAULT_NEGEX, NEGEX_FLAGS, evaluate_negex
 from clinex.extractors.encoder import EncoderExtractor

@@ -18,3 +18,4 @@ letter_writers.register("template.v1", "clinex.synth.writers.template:TemplateWr
 letter_writers.register("llm.v1", "clinex.synth.writers.llm:LLMWriter")
 
 exporters.register("fhir.v1", "clinex.fhir.bundle:document_to_bundle")
+exporters.register("jsonl.v1", "clinex.core.serialize:document_to_record")

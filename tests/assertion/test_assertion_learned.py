@@ -9,13 +9,12 @@ import pytest
 
 from clinex.assertion import assert_entities
 from clinex.assertion.context import SpanContext, span_contexts
+from clinex.assertion.features import WORD, span_features
 from clinex.assertion.learned import (
-    _WORD,
     LEARNED_FLAGS,
     AssertionModel,
     FlagModel,
     packaged_model,
-    span_features,
 )
 from clinex.core.errors import ModelError
 from clinex.core.types import Assertion, Entity
@@ -59,8 +58,8 @@ def test_features_read_only_near_words_yet_equal_a_whole_sentence_scan() -> None
         span = (start, start + 1)
         context = SpanContext(cues=frozenset(), section=None, sentence=(rng.randrange(start + 1), len(text)))
         first, last = context.sentence
-        whole_left = _WORD.findall(text[first:start].lower())[-8:]
-        whole_right = _WORD.findall(text[start + 1 : last].lower())[:6]
+        whole_left = WORD.findall(text[first:start].lower())[-8:]
+        whole_right = WORD.findall(text[start + 1 : last].lower())[:6]
         features = set(span_features(text, span, context))
         assert {f[5:] for f in features if f.startswith("left:")} == set(whole_left)
         assert {f[6:] for f in features if f.startswith("right:")} == set(whole_right)

@@ -1,8 +1,8 @@
 import re
 
+import clinex
 from clinex.assertion import assert_entities
 from clinex.core.types import Assertion, Entity
-from clinex.extractors.rules import RulesExtractor
 
 SOCIAL_AND_FAMILY = (
     "Social and family history: Ex-smoker with a 40 pack-year history. He lives with his wife. "
@@ -52,7 +52,7 @@ def test_rules_extractor_on_the_letter_sentences() -> None:
         "Warfarin was stopped in 2022 and should not be restarted. He is not taking aspirin.\n\n"
         + SOCIAL_AND_FAMILY
     )
-    found = {e.text: e.assertion for e in RulesExtractor().extract(text)}
+    found = {e.text: e.assertion for e in clinex.extract(text, extractor="rules").entities}
     assert found["Warfarin"].historical and not found["Warfarin"].negated
     assert found["aspirin"].negated
     assert not found["Ex-smoker"].family

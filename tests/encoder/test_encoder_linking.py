@@ -86,10 +86,10 @@ def test_a_type_is_kept_without_clear_evidence_from_its_own_attributes() -> None
 
 def _tidied(text: str, start: int, end: int) -> str | None:
     """The text of a condition span tagged at [start, end) once the extractor has tidied it."""
-    from clinex.extractors.encoder.extractor import _whole_words
     from clinex.extractors.encoder.inference import PredictedSpan
+    from clinex.extractors.encoder.spans import whole_words
 
-    tidy = _whole_words(text, PredictedSpan("condition", start, end, 1.0, {}))
+    tidy = whole_words(text, PredictedSpan("condition", start, end, 1.0, {}))
     return None if tidy is None else text[tidy.start : tidy.end]
 
 

@@ -7,7 +7,7 @@ import torch
 
 import clinex
 from clinex.core.errors import ConfigError
-from clinex.extractors.encoder import EncoderExtractor, extractor, inference
+from clinex.extractors.encoder import EncoderExtractor, inference, precision
 from clinex.extractors.encoder.inference import run_tagger
 
 LETTER = (
@@ -56,9 +56,9 @@ def test_int8_quantises_the_linear_layers() -> None:
 def test_auto_is_bf16_only_where_the_cpu_runs_it_natively(
     monkeypatch: pytest.MonkeyPatch, native: bool, expected: str
 ) -> None:
-    monkeypatch.setattr(extractor, "native_bf16", lambda: native)
-    assert extractor.resolve_precision("auto") == expected
-    assert extractor.resolve_precision("fp32") == "fp32" and extractor.resolve_precision("bf16") == "bf16"
+    monkeypatch.setattr(precision, "native_bf16", lambda: native)
+    assert precision.resolve_precision("auto") == expected
+    assert precision.resolve_precision("fp32") == "fp32" and precision.resolve_precision("bf16") == "bf16"
 
 
 def test_unknown_precision_is_a_config_error() -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from clinex.core.types import Assertion, Entity
-from clinex.extractors.encoder.coding import Coder
-from clinex.extractors.encoder.extractor import conditions_in_procedure, split_uncoded
+from clinex.extractors.encoder.subterms import conditions_in_procedure, split_into_terms
 from clinex.terminology import load
+from clinex.terminology.coding import Coder
+from clinex.terminology.normalise import CONTAINED_NAME_FACTOR, normalise
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_a_run_on_span_becomes_one_grounded_coded_entity_per_term(terms: Coder) 
     parent = _span(
         note, phrase, assertion=Assertion(historical=True), attributes={"date": "2019"}, confidence=0.8
     )
-    parts = split_uncoded(parent, terms.terms_in(parent.text))
+    parts = normalise(split_into_terms(parent, terms.terms_in(parent.text)), note)
     assert [p.text for p in parts] == ["duodenal ulcer", "constipation", "pain"]
     assert all(note[p.start : p.end] == p.text for p in parts)  # type: ignore[misc]
     codes = [p.code.code[:3] for p in parts if p.code is not None]
@@ -42,13 +43,19 @@ def test_one_phrase_around_one_name_keeps_its_span_and_takes_the_names_code_less
 ) -> None:
     note = "Exam: right varicocele, painless."
     parent = _span(note, "right varicocele", confidence=0.8)
-    assert terms.code([parent.text]) == [None], "the test needs a phrase lookup cannot code"
+    assert terms.lookup(parent.text) is None, "the test needs a phrase lookup cannot code"
     (name,) = terms.terms_in(parent.text)
-    (kept,) = split_uncoded(parent, terms.terms_in(parent.text))
+    (whole,) = split_into_terms(parent, terms.terms_in(parent.text))
+    assert whole == parent, "one phrase around one name is not split"
+    (kept,) = normalise([whole], note)
+    (alone,) = normalise(
+        [parent.with_(text="varicocele", start=note.index("varicocele"), end=note.index(","))], note
+    )
     assert (kept.text, kept.start, kept.end) == (parent.text, parent.start, parent.end)
-    assert kept.code == name.code and kept.code is not None and kept.code.code == "I86.1"
-    # Less sure than the name alone would be: 0.8 × its score feeds the confidence.
-    assert kept.confidence == pytest.approx(0.8 * (0.5 + 0.5 * name.score * 0.8))
+    assert kept.code is not None and kept.code.code == name.concept.code == "I86.1"
+    # Less sure than the name alone: the name's score is scaled by CONTAINED_NAME_FACTOR.
+    assert kept.confidence == pytest.approx(0.8 * (0.5 + 0.5 * name.score * CONTAINED_NAME_FACTOR))
+    assert kept.confidence < alone.confidence
 
 
 def test_a_list_that_lookup_only_matches_loosely_is_split_into_its_names(terms: Coder) -> None:
@@ -56,25 +63,28 @@ def test_a_list_that_lookup_only_matches_loosely_is_split_into_its_names(terms: 
 
     note = "Presenting with shortness of breath, fever and cough."
     parent = _span(note, "shortness of breath, fever", confidence=0.9)
-    ((code, score),) = terms.code([parent.text])
-    assert code.code == "R06.02" and score < 0.9, "the test needs a fuzzy match that drops the fever"
+    match = terms.lookup(parent.text)
+    assert match is not None and match.concept.code == "R06.02" and match.score < 0.9, (
+        "the test needs a fuzzy match that drops the fever"
+    )
     extractor = EncoderExtractor(assertion="context", threads=1)
-    coded = extractor._code([parent])
+    coded = normalise(extractor._split([parent]), note)
     assert [(e.text, e.code.code if e.code else None) for e in coded] == [
         ("shortness of breath", "R06.02"),
         ("fever", "R50.9"),
     ]
     # A single phrase that lookup matches loosely is kept whole.
     single = _span("Known hyperkalaemia.", "hyperkalaemia", confidence=0.9)
-    assert [(e.text, e.code.code if e.code else None) for e in extractor._code([single])] == [
-        ("hyperkalaemia", "E87.5")
-    ]
+    assert [
+        (e.text, e.code.code if e.code else None)
+        for e in normalise(extractor._split([single]), "Known hyperkalaemia.")
+    ] == [("hyperkalaemia", "E87.5")]
 
 
 def test_a_span_without_known_terms_stays_whole_and_uncoded(terms: Coder) -> None:
     note = "Exam: living osteotendinous reflexes, symmetrical."
     parent = _span(note, "living osteotendinous reflexes, symmetrical", confidence=0.6)
-    (kept,) = split_uncoded(parent, terms.terms_in(parent.text))
+    (kept,) = normalise(split_into_terms(parent, terms.terms_in(parent.text)), note)
     assert (kept.text, kept.code) == (parent.text, None)
 
 
@@ -94,7 +104,7 @@ def test_names_that_are_only_a_unit_route_frequency_or_one_character_are_dropped
             ("lab", "reactive protein", 0),
         ]
     ]
-    extractor = EncoderExtractor(assertion="context", coding=False, threads=1)
+    extractor = EncoderExtractor(assertion="context", subterms=False, threads=1)
     names = [e.text for e in extractor._entities(note, spans)]
     assert names == ["Tiotropium", "C-reactive protein"]  # "C" alone dropped, then joined by its hyphen
 
@@ -103,7 +113,7 @@ def test_terms_in_finds_the_longest_exact_names_without_overlap_or_short_abbrevi
     terms: Coder,
 ) -> None:
     text = "type 2 diabetes mellitus, PE and essential hypertension"
-    found = [(text[t.start : t.end], t.code.code) for t in terms.terms_in(text)]
+    found = [(text[t.start : t.end], t.concept.code) for t in terms.terms_in(text)]
     assert found == [("type 2 diabetes mellitus", "E11.9"), ("essential hypertension", "I10")]
 
 
@@ -114,7 +124,7 @@ def test_a_procedure_span_that_only_names_conditions_becomes_them(terms: Coder) 
         ("bilateral papilledema", [("papilledema", "H47.10")]),
     ]:
         span = _span(note, phrase, assertion=Assertion(negated=True), confidence=0.8).with_(type="procedure")
-        found = conditions_in_procedure(span, terms.terms_in(span.text))
+        found = normalise(conditions_in_procedure(span, terms.terms_in(span.text)), note)
         assert [(e.type, e.text, e.code.code if e.code else None) for e in found] == [
             ("condition", name, code) for name, code in expected
         ]

@@ -72,7 +72,7 @@ def test_lora_trains_only_adapters_and_heads_and_merges_at_load(letters_file: Pa
 
 def test_extractor_on_a_trained_model_returns_grounded_entities(trained: Path) -> None:
     text = "Clinic letter.\nNo fever. Metformin 500 mg oral twice daily."
-    entities = EncoderExtractor(model=trained, coding=False).extract(text)
+    entities = EncoderExtractor(model=trained).extract(text)
     assert all(e.is_grounded_in(text) for e in entities)
 
 

@@ -12,6 +12,7 @@ import time
 import pytest
 from llm_fault_server import FaultServer, Reply, chat_answer
 
+import clinex
 from clinex.core.errors import BackendError, OutputParseError
 from clinex.extractors.llm import LLMExtractor
 from clinex.llm.backends.openai_compat import OpenAICompatBackend
@@ -113,7 +114,7 @@ def test_extractor_grounds_answers_and_keeps_ungrounded_with_low_confidence(
     fault_server: FaultServer,
 ) -> None:
     fault_server.script(Reply(body=chat_answer(ANSWER)))
-    extractor = LLMExtractor(backend=_backend(fault_server))
+    extractor = LLMExtractor(backend=_backend(fault_server), assertion="model")
     entities = extractor.extract(NOTE)
     by_text = {e.text: e for e in entities}
     assert set(by_text) == {"asthma", "salbutamol", "fever", "pneumonia"}
@@ -121,13 +122,30 @@ def test_extractor_grounds_answers_and_keeps_ungrounded_with_low_confidence(
         assert entity.alignment == "none" or NOTE[entity.start : entity.end] == entity.text
     assert by_text["pneumonia"].alignment == "none" and by_text["pneumonia"].start is None
     assert by_text["pneumonia"].confidence < by_text["asthma"].confidence
-    assert by_text["fever"].assertion.negated
+    assert by_text["fever"].assertion.negated, "assertion='model' keeps the model's flags"
     # the invented frequency is not in the note and is dropped; the dose is kept
     assert by_text["salbutamol"].attributes == {"dose": "100 mcg"}
     assert extractor.stats["ungrounded"] == 1 and extractor.stats["dropped_attributes"] == 1
 
     dropping = LLMExtractor(backend=_backend(fault_server), drop_ungrounded=True)
     assert {e.text for e in dropping.extract(NOTE)} == {"asthma", "salbutamol", "fever"}
+
+
+def test_by_default_the_pipelines_assertion_layer_sets_the_flags(fault_server: FaultServer) -> None:
+    # The model says "fever" is negated and "asthma" affirmed; the default discards its flags and
+    # the pipeline's learned layer decides, so a model that never writes flags still gets them.
+    unflagged = json.loads(ANSWER)
+    for item in unflagged["entities"]:
+        item.pop("assertion", None)
+    fault_server.script(Reply(body=chat_answer(json.dumps(unflagged))))
+    extractor = LLMExtractor(backend=_backend(fault_server))
+    raw = {e.text: e for e in extractor.extract(NOTE)}
+    assert not raw["fever"].assertion.negated, "the extractor itself sets no flag by default"
+    fault_server.script(Reply(body=chat_answer(json.dumps(unflagged))))
+    doc = clinex.extract(NOTE, extractor=extractor)
+    flags = {e.text: e.assertion for e in doc.entities}
+    assert flags["fever"].negated and not flags["asthma"].negated
+    assert (doc.meta["assertion"]["by"], doc.meta["assertion"]["layer"]) == ("pipeline", "learned")
 
 
 def test_truncated_answer_is_repaired_and_counted(fault_server: FaultServer) -> None:

@@ -10,10 +10,9 @@ import jsonschema
 import pytest
 
 import clinex
-from clinex.core.errors import ModelError
+from clinex.core.errors import ContextLengthError, ModelError
 from clinex.extractors.llm import LLMExtractor
 from clinex.llm.backends.transformers import TransformersBackend, _gemma_turns, _with_adapter
-from clinex.llm.base import ContextLengthError
 from clinex.llm.prompt import Prompt
 from clinex.llm.schema import output_schema
 

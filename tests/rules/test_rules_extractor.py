@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+import clinex
 from clinex.core.types import Entity
 from clinex.extractors.rules import RulesExtractor
-from clinex.terminology.normalise import normalise
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rules_letter.txt"
 CODIESP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "codiesp" / "dev" / "text_files_en"
@@ -18,7 +18,7 @@ def extractor() -> RulesExtractor:
 @pytest.fixture(scope="module")
 def letter(extractor: RulesExtractor) -> tuple[str, list[Entity]]:
     text = FIXTURE.read_text(encoding="utf-8")
-    return text, normalise(extractor.extract(text), text)
+    return text, clinex.extract(text, extractor=extractor).entities
 
 
 def _find(entities: list[Entity], text: str, nth: int = 0) -> Entity:
@@ -63,7 +63,8 @@ def test_medications_with_dose_route_frequency(letter: tuple[str, list[Entity]])
     _, entities = letter
     furosemide = _find(entities, "furosemide")
     assert furosemide.attributes == {"dose": "40 mg", "route": "oral", "frequency": "twice daily"}
-    assert furosemide.code is not None and furosemide.code.code == "313988"
+    # "40 mg po", no dose form written: the ingredient, not the 40 MG Oral Tablet.
+    assert furosemide.code is not None and furosemide.code.code == "4603"
     metformin = _find(entities, "metformin")
     assert metformin.attributes["frequency"] == "twice daily" and metformin.attributes["route"] == "oral"
     atorvastatin = _find(entities, "atorvastatin")
@@ -94,7 +95,7 @@ def test_abbreviations_match_case_sensitively(extractor: RulesExtractor) -> None
 
 def test_a_term_wrapped_over_two_lines_is_found_with_its_line_break(extractor: RulesExtractor) -> None:
     text = "Family History:\nMother had breast cancer.\n\nAssessment: possible urinary tract\ninfection."
-    entity = _find(extractor.extract(text), "urinary tract\ninfection")
+    entity = _find(clinex.extract(text, extractor=extractor).entities, "urinary tract\ninfection")
     assert entity.is_grounded_in(text) and entity.code is not None and entity.code.code == "N39.0"
     assert entity.assertion.uncertain and not entity.assertion.family
 
@@ -121,8 +122,7 @@ def test_grounding_on_codiesp_notes(extractor: RulesExtractor) -> None:
 def test_long_note_is_processed_whole_and_offsets_stay_exact() -> None:
     line = "Furosemide 40 mg po daily for congestive heart failure. No pneumonia.\n"
     text = "Family History:\nMother had asthma.\n" + line * (2_000_000 // len(line))
-    extractor = RulesExtractor(chunk_chars=200_000)
-    entities = extractor.extract(text)
+    entities = clinex.extract(text, extractor=RulesExtractor(chunk_chars=200_000)).entities
     assert len(text) > 2_000_000
     per_line = 3
     assert len(entities) == 1 + per_line * (2_000_000 // len(line))

@@ -5,10 +5,10 @@ from importlib import resources
 
 import pytest
 
+import clinex
 from clinex.core.types import Entity
 from clinex.extractors.rules import RulesExtractor
 from clinex.terminology import rxnorm
-from clinex.terminology.normalise import normalise
 
 DISCHARGE_MEDS = """Medications on discharge:
 - Prednisolone 30 mg orally once daily for 2 more days
@@ -21,7 +21,7 @@ DISCHARGE_MEDS = """Medications on discharge:
 
 @pytest.fixture(scope="module")
 def medications() -> list[Entity]:
-    found = RulesExtractor().extract(DISCHARGE_MEDS)
+    found = clinex.extract(DISCHARGE_MEDS, extractor="rules").entities
     assert all(e.is_grounded_in(DISCHARGE_MEDS) for e in found)
     return [e for e in found if e.type == "medication"]
 
@@ -52,7 +52,7 @@ def test_drugs_outside_the_rxnorm_subset_are_found_with_dose_route_frequency(
         "frequency": "twice daily",
     }
     assert _named(medications, "Tiotropium").attributes == {
-        "dose": "18 mcg",
+        "dose": "18 ug",  # the normaliser writes doses in UCUM
         "route": "inhalation",
         "frequency": "once daily",
     }
@@ -103,7 +103,7 @@ def test_a_synonym_is_coded_like_its_ingredient_and_no_code_is_invented() -> Non
     assert matches and all("albuterol" in m.concept.display.lower() for m in matches)
     assert not rxnorm.load().lookup("apixaban", limit=5, fuzzy=False)
     text = "Apixaban 5 mg orally twice daily."
-    (apixaban,) = normalise(RulesExtractor(types=("medication",)).extract(text), text)
+    (apixaban,) = clinex.extract(text, extractor=RulesExtractor(types=("medication",))).entities
     assert apixaban.code is None
 
 

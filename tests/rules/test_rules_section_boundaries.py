@@ -1,4 +1,4 @@
-from clinex.extractors.rules import RulesExtractor
+import clinex
 
 LETTER = (
     "Summary:\nThe woman was admitted on 25.05.23. Family history: her paternal grandfather had asthma. \n\n"
@@ -7,6 +7,6 @@ LETTER = (
 
 
 def test_a_family_history_section_ends_at_the_next_header_line():
-    found = {e.text: e for e in RulesExtractor().extract(LETTER)}
+    found = {e.text: e for e in clinex.extract(LETTER, extractor="rules").entities}
     assert found["asthma"].assertion.family
     assert not found["Hydrocortisone"].assertion.family

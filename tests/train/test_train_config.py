@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from clinex.core.config import describe
 from clinex.core.errors import ConfigError
 from clinex.train import load_training
-from clinex.train.config import describe
 from clinex.train.encoder import EncoderTrainConfig, train_encoder
 
 

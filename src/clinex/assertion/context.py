@@ -1,16 +1,10 @@
-"""Assertion detection with medspaCy: ConText modifiers within sentences, plus the section a
-mention sits in (medspaCy's Sectionizer).
+"""ConText (medspaCy) around mentions: the cues in a mention's sentence and the section it sits in.
 
 ConText runs with medspaCy's default English rules and clinex's extra rules in
 ``data/context_rules.json``. ConText categories map to flags: NEGATED_EXISTENCE → negated,
 POSSIBLE_EXISTENCE → uncertain, HISTORICAL → historical, HYPOTHETICAL → hypothetical,
-FAMILY → family. Sections add flags as in :data:`SECTION_FLAGS` (a mention under "Family
-History" is about a relative; one under "Past Medical History" is historical).
-
-With ``learned=True`` (the default) the sentence-level decision for the flags in
-:data:`clinex.assertion.learned.LEARNED_FLAGS` is taken by a logistic model over the ConText
-cues, the section and the words around the mention (:mod:`clinex.assertion.learned`); the other
-flags and the section flags are the rules'.
+FAMILY → family. What ConText sees around one mention is a :class:`SpanContext`; turning it
+into flags is the assertor's work (:mod:`clinex.assertion.assertor`).
 """
 
 from __future__ import annotations
@@ -22,9 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from clinex.core.types import ASSERTION_FLAGS, Assertion, Entity
-from clinex.text.chunking import DEFAULT_CHUNK_CHARS, windows
-from clinex.text.sections import Section, blank_nlp, sections_of_doc
+from clinex.text.sections import Section, blank_nlp
 from clinex.text.sentences import split_sentences
 
 CATEGORY_FLAGS = {
@@ -33,13 +25,6 @@ CATEGORY_FLAGS = {
     "HISTORICAL": "historical",
     "HYPOTHETICAL": "hypothetical",
     "FAMILY": "family",
-}
-SECTION_FLAGS = {
-    "family_history": "family",
-    "past_medical_history": "historical",
-    "past_surgical_history": "historical",
-    "patient_instructions": "hypothetical",
-    "patient_education": "hypothetical",
 }
 
 
@@ -63,72 +48,16 @@ def _context() -> Any:
     return context
 
 
-def assert_entities(text: str, entities: Sequence[Entity], *, learned: bool = True) -> list[Entity]:
-    """``entities`` with assertion flags set from ConText and sections (flags already set stay).
-
-    ``learned`` lets the packaged learned model take the negated/historical decision (see the
-    module docstring). Entities without a span are returned unchanged; their order is kept.
-    """
-    flags: dict[int, set[str]] = {}
-    previous_section: str | None = None
-    spans = [(i, e.start, e.end) for i, e in enumerate(entities) if e.start is not None and e.end is not None]
-    # Long notes are assessed window by window (bounded memory).
-    for window in windows(text, max_chars=DEFAULT_CHUNK_CHARS):
-        piece = text[window.start : window.end]
-        inside = [
-            (i, s - window.start, e - window.start) for i, s, e in spans if window.start <= s < window.end
-        ]
-        sections = sections_of_doc(blank_nlp()(piece))
-        if inside:
-            found = assert_spans(
-                piece,
-                [(s, e) for _, s, e in inside],
-                sections,
-                previous_section,
-                learned=learned,
-            )
-            for (i, _, _), names in zip(inside, found, strict=True):
-                flags[i] = names
-        if sections and sections[-1].category is not None:
-            previous_section = sections[-1].category
-    return [
-        e.with_(assertion=_merge(e.assertion, flags[i])) if i in flags else e for i, e in enumerate(entities)
-    ]
-
-
-def assert_spans(
-    text: str,
-    spans: Sequence[tuple[int, int]],
-    sections: Sequence[Section],
-    leading_section: str | None = None,
-    *,
-    learned: bool = True,
-) -> list[set[str]]:
-    """Assertion flag names for character spans of ``text`` with its ``sections``.
-
-    ``leading_section`` is the section category in force before the first header of ``text``
-    (when ``text`` is a later chunk of a long note).
-    """
-    from clinex.assertion.learned import packaged_model
-
-    contexts = span_contexts(text, spans, sections, leading_section)
-    if learned:
-        results = [packaged_model().flags_of(text, s, c) for s, c in zip(spans, contexts, strict=True)]
-    else:
-        results = [set(c.cues) for c in contexts]
-    for flags, found in zip(results, contexts, strict=True):
-        if found.section in SECTION_FLAGS:
-            flags.add(SECTION_FLAGS[found.section])
-    return results
-
-
 def span_contexts(
     text: str,
     spans: Sequence[tuple[int, int]],
     sections: Sequence[Section],
     leading_section: str | None = None,
+    *,
+    sentences: Sequence[tuple[int, int]] | None = None,
 ) -> list[SpanContext]:
-    """The :class:`SpanContext` of each span of ``text``.
+    """The :class:`SpanContext` of each span of ``text`` (``sentences``: those of ``text``, as
+    :func:`~clinex.text.sentences.split_sentences` finds them, when already known).
 
     ConText runs only on the sentences that hold a span, one sentence at a time (its scopes end
     at the sentence anyway), which keeps long notes with many mentions linear in time.
@@ -136,9 +65,17 @@ def span_contexts(
     cues: list[set[str]] = [set() for _ in spans]
     sentence_of: list[tuple[int, int]] = [(0, len(text))] * len(spans)
     headers = [(s.start, s.body_start) for s in sections if s.body_start > s.start]
-    for (start, end), members in _by_sentence(text, spans).items():
+    found = split_sentences(text) if sentences is None else sentences
+    header_starts = [h[0] for h in headers]
+    for (start, end), members in _by_sentence(found, spans, len(text)).items():
         _run_context(
-            _without_headers(text, start, end, headers, [spans[i] for i in members]),
+            _without_headers(
+                text,
+                start,
+                end,
+                _overlapping(headers, header_starts, start, end),
+                [spans[i] for i in members],
+            ),
             [(spans[i][0] - start, spans[i][1] - start) for i in members],
             [cues[i] for i in members],
         )
@@ -155,16 +92,17 @@ def span_contexts(
     return contexts
 
 
-def _by_sentence(text: str, spans: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+def _by_sentence(
+    sentences: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]], length: int
+) -> dict[tuple[int, int], list[int]]:
     """Span indices grouped by the sentence holding them (sentences merge when a span crosses)."""
-    sentences = split_sentences(text)
     starts = [s for s, _ in sentences]
     groups: dict[tuple[int, int], list[int]] = {}
     for i in sorted(range(len(spans)), key=lambda i: spans[i]):
         start, end = spans[i]
         at = max(bisect.bisect_right(starts, start) - 1, 0)
         if not sentences:
-            window = (0, len(text))
+            window = (0, length)
         else:
             last = at
             while last + 1 < len(sentences) and sentences[last][1] < end:
@@ -174,6 +112,15 @@ def _by_sentence(text: str, spans: Sequence[tuple[int, int]]) -> dict[tuple[int,
     return groups
 
 
+def _overlapping(
+    headers: Sequence[tuple[int, int]], starts: Sequence[int], start: int, end: int
+) -> Sequence[tuple[int, int]]:
+    """The headers (sorted, not overlapping) that reach into ``[start, end)``."""
+    first = max(bisect.bisect_right(starts, start) - 1, 0)
+    last = bisect.bisect_left(starts, end)
+    return [h for h in headers[first:last] if h[1] > start]
+
+
 def _without_headers(
     text: str, start: int, end: int, headers: Sequence[tuple[int, int]], keep: Sequence[tuple[int, int]]
 ) -> str:
@@ -181,13 +128,14 @@ def _without_headers(
 
     A header shares a line, and so a sentence, with its first words ("Social and family history:
     Ex-smoker ..."): its words must not act as ConText cues ("family history") on the body. The
-    section itself still counts, through :data:`SECTION_FLAGS`. Characters of ``keep`` (the
+    section itself still counts, through the assertor's section flags. Characters of ``keep`` (the
     mentions) stay, so a mention inside a header is still assessed.
     """
     chars = list(text[start:end])
     for header_start, header_end in headers:
+        kept = [(s, e) for s, e in keep if s < header_end and header_start < e]
         for at in range(max(header_start, start), min(header_end, end)):
-            if not any(s <= at < e for s, e in keep):
+            if not any(s <= at < e for s, e in kept):
                 chars[at - start] = " "
     return "".join(chars)
 
@@ -230,9 +178,3 @@ def _split_round(
             rest.append(i)
     chosen.sort(key=lambda i: token_spans[i].start)
     return chosen, rest
-
-
-def _merge(assertion: Assertion, names: set[str]) -> Assertion:
-    if not names:
-        return assertion
-    return Assertion(**{name: getattr(assertion, name) or name in names for name in ASSERTION_FLAGS})

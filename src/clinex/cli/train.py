@@ -21,8 +21,8 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune a model as the config file says; writes the model, metrics and curve."""
+    from clinex.core.config import describe, read_yaml
     from clinex.train import load_training, task_of
-    from clinex.train.config import describe, read_yaml
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with user_errors():

@@ -1,6 +1,7 @@
 """The one exception root of clinex and its hierarchy.
 
     ClinexError                 every error clinex raises on purpose (has .code and .hint)
+    ├── InternalError           an invariant broke inside clinex or a plugin: a bug, not the user's input
     ├── InputError              a note, file or record a user gave is unusable
     │   └── EmptyNoteError      the note holds no text
     ├── ConfigError             a config value or option is wrong
@@ -8,11 +9,14 @@
     ├── TerminologyError        a terminology file is missing or malformed
     ├── ModelError              a model file is missing, corrupt or incompatible
     ├── BackendError            an LLM backend failed (unreachable, timeout, refusal)
-    │   └── OutputParseError    the model's answer could not be parsed, even after repair
+    │   ├── OutputParseError    the model's answer could not be parsed, even after repair
+    │   └── ContextLengthError  the prompt does not fit the model's context (the caller may split)
     ├── FHIRError               FHIR input is malformed, or a produced resource is invalid
     └── EvaluationError         gold and predictions cannot be compared
 
-Messages never contain note text: they name the input (file, id, line) instead.
+Messages never contain note text: they name the input (file, id, line) instead. Where a
+lower-level exception caused the error, its *type* is kept (``original_type``), never its message,
+which may quote the note.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ class ClinexError(Exception):
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
+
+
+class InternalError(ClinexError):
+    """A bug in clinex or in a plugin (an extractor returned a span that is not its text, ...)."""
+
+    code = "E001"
 
 
 class InputError(ClinexError):
@@ -57,11 +67,31 @@ class ModelError(ClinexError):
 
 
 class BackendError(ClinexError):
+    """An LLM backend failed; ``backend`` names it, ``original_type`` the exception behind it."""
+
     code = "E500"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        backend: str | None = None,
+        original_type: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.backend = backend
+        self.original_type = original_type
 
 
 class OutputParseError(BackendError):
     code = "E501"
+
+
+class ContextLengthError(BackendError):
+    """The prompt does not fit the model's context window; the caller may split the note."""
+
+    code = "E502"
 
 
 class FHIRError(ClinexError):

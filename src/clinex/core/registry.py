@@ -4,14 +4,20 @@ A component is registered as ``"name.vN"`` with either the object itself or a
 ``"module:attribute"`` string that is imported only when the name is first asked for, so
 heavy dependencies (torch, llama.cpp) load only when used. ``get("name")`` gives the newest
 version, ``get("name.v1")`` pins one, so old configs keep resolving. Plugins register through
-the entry-point group named by each registry (e.g. ``clinex.extractors``).
+the entry-point group named by each registry (e.g. ``clinex.extractors``); an entry point whose
+name is not ``name.vN`` or whose value is not ``module:attribute`` is reported (a warning) and
+skipped, so one broken package cannot break every lookup. ``CLINEX_DISABLE_PLUGINS=1`` skips
+entry points altogether. Tests swap a component in for a block with :meth:`Registry.override`.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +25,10 @@ from clinex.core.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 _VERSIONED = re.compile(r"^(?P<base>[a-z0-9_\-]+)\.v(?P<version>\d+)$")
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+#: Set to 1/true/yes to ignore every installed plugin (entry point).
+DISABLE_PLUGINS_ENV = "CLINEX_DISABLE_PLUGINS"
+log = logging.getLogger("clinex")
 
 
 class Registry(Generic[T]):
@@ -38,6 +48,21 @@ class Registry(Generic[T]):
                 hint="register names as 'name.v1', 'name.v2', ...",
             )
         self._targets[name] = target
+
+    @contextmanager
+    def override(self, name: str, target: T | str) -> Iterator[None]:
+        """Register ``target`` under ``name`` for the block, then restore what was there."""
+        self._load_plugins()
+        missing = object()
+        before = self._targets.get(name, missing)
+        self.register(name, target)
+        try:
+            yield
+        finally:
+            if before is missing:
+                del self._targets[name]
+            else:
+                self._targets[name] = before  # type: ignore[assignment]
 
     def __call__(self, name: str) -> Callable[[T], T]:
         """Decorator form of :meth:`register`."""
@@ -81,7 +106,19 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        if os.environ.get(DISABLE_PLUGINS_ENV, "").strip().lower() in {"1", "true", "yes"}:
+            return
         for ep in entry_points(group=self.entry_point_group):
+            if not _VERSIONED.match(ep.name) or not _TARGET.match(ep.value):
+                # Named only (never the package's code): a broken plugin must not break clinex.
+                log.warning(
+                    "skipping the %s plugin %r of group %s: its name must be 'name.vN' and its "
+                    "value 'module:attribute'",
+                    self.kind,
+                    ep.name,
+                    self.entry_point_group,
+                )
+                continue
             self._targets.setdefault(ep.name, ep.value)
 
 
@@ -108,6 +145,8 @@ def _import(target: str) -> Any:
 
 
 extractors: Registry[Any] = Registry("extractor", "clinex.extractors")
+trainers: Registry[Any] = Registry("trainer", "clinex.trainers")
+engines: Registry[Any] = Registry("batch engine", "clinex.engines")
 llm_backends: Registry[Any] = Registry("LLM backend", "clinex.llm_backends")
 terminologies: Registry[Any] = Registry("terminology", "clinex.terminologies")
 letter_writers: Registry[Any] = Registry("letter writer", "clinex.letter_writers")

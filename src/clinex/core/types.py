@@ -107,7 +107,8 @@ class Document:
     entities: list[Entity] = field(default_factory=list)
     #: A FHIR Patient resource given with the input, or None for a placeholder.
     patient: dict[str, Any] | None = None
-    #: Provenance of the run: extractor name/version, model checksum, counters.
+    #: Provenance of the run (see :mod:`clinex.pipeline`): extractor name/version, model
+    #: checksum, prompt version, assertion layer, terminology versions, clinex version, thresholds.
     meta: dict[str, Any] = field(default_factory=dict)
 
     def ungrounded(self) -> list[Entity]:
@@ -116,13 +117,15 @@ class Document:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSONL record of DESIGN.md: ``{"id", "entities"}``."""
-        from clinex.core.serialize import document_to_record
-
-        return document_to_record(self)
+        return _export("jsonl", self)
 
     def to_fhir(self, *, bundle_type: str = "collection") -> dict[str, Any]:
         """A FHIR R4 Bundle (as a JSON-ready dict) for this document."""
-        from clinex.core.registry import exporters
+        return _export("fhir", self, bundle_type=bundle_type)
 
-        export = exporters.get("fhir")
-        return export(self, bundle_type=bundle_type)  # type: ignore[no-any-return]
+
+def _export(name: str, doc: Document, **options: Any) -> dict[str, Any]:
+    # Serialisers live beside the types, not in them: found through the exporter registry.
+    from clinex.core.registry import exporters
+
+    return exporters.get(name)(doc, **options)  # type: ignore[no-any-return]

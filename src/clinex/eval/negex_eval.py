@@ -1,11 +1,11 @@
 """Scoring an assertion method on the NegEx/ConText annotated sentences.
 
-    from clinex.assertion.context import assert_entities
+    from clinex.assertion.assertor import assert_entities
     scores = evaluate_negex(assert_entities, Path("../shared/data/negex/dev.tsv"))
     scores.flags["negated"].fscore
 
 The method gets each sentence and its one target condition (flags cleared) and returns the
-entities with flags set, the signature of ``clinex.assertion.context.assert_entities``. Scored
+entities with flags set, the signature of ``clinex.assertion.assertor.assert_entities``. Scored
 flags: negated, historical, hypothetical ("Not particular" temporality) and family. Rows whose
 condition cannot be found in the sentence are not scored and are listed in ``skipped``.
 """

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict
 
-from clinex.core.errors import BackendError
-
 
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
@@ -13,6 +11,9 @@ class Message(TypedDict):
 
 
 class LLMBackend(Protocol):
+    """A chat model. A registered backend class also carries ``Config``, the dataclass of its
+    options (each with a help text), and is built from it: ``Backend(**asdict(config))``."""
+
     #: The versioned registry name, e.g. ``"llamacpp.v1"``.
     name: str
 
@@ -28,9 +29,3 @@ class LLMBackend(Protocol):
         """The model's answer to a chat. With ``json_schema``, decoding is constrained to it
         where the backend allows; otherwise the caller parses and repairs. Raises BackendError."""
         ...
-
-
-class ContextLengthError(BackendError):
-    """The prompt does not fit the model's context window; the caller may split the note."""
-
-    code = "E502"

@@ -3,13 +3,16 @@ normaliser that codes extracted entities."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from importlib import resources
 from pathlib import Path
 
 from clinex.core.errors import TerminologyError, UnknownNameError
 from clinex.core.registry import terminologies
 from clinex.terminology.base import Concept, Match, Terminology, to_code
 
-__all__ = ["Concept", "Match", "Terminology", "load", "to_code"]
+__all__ = ["Concept", "Match", "Terminology", "load", "to_code", "versions"]
 
 
 def load(name_or_path: str | Path) -> Terminology:
@@ -38,3 +41,23 @@ def load(name_or_path: str | Path) -> Terminology:
         ) from None
     terminology: Terminology = factory()
     return terminology
+
+
+@functools.cache
+def versions() -> dict[str, str]:
+    """The version of each packaged terminology (recorded in every Document's provenance):
+    ICD-10-CM's package release and the digest of each data file clinex ships."""
+    from importlib import metadata
+
+    def digest(*names: str) -> str:
+        sha = hashlib.sha256()
+        for name in names:
+            sha.update((resources.files("clinex.terminology") / "data" / name).read_bytes())
+        return f"sha256:{sha.hexdigest()[:16]}"
+
+    return {
+        "icd10cm": f"simple-icd-10-cm {metadata.version('simple-icd-10-cm')}, "
+        f"clinex synonyms {digest('icd10cm_synonyms.tsv')}",
+        "loinc": f"clinex LOINC subset {digest('loinc.tsv', 'loinc_synonyms.tsv')}",
+        "rxnorm": f"clinex RxNorm subset {digest('rxnorm.tsv', 'rxnorm_ingredients.tsv')}",
+    }

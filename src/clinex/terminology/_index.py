@@ -106,17 +106,25 @@ class IndexedTerminology:
         same letters without spaces or hyphens ("post infarction" → "postinfarction"), an
         equivalent ("type I" → "type 1", "with no" → "without"), the singular ("hemangiomas"),
         the American spelling ("oedema", "hyperkalaemia"), or a close respelling of a word this
-        terminology does not use ("hypopion" → "hypopyon"). Words added or dropped (modifiers:
-        "AA amyloidosis" → "amyloidosis") are allowed.
+        terminology does not use ("hypopion" → "hypopyon"). Words of the query the name lacks
+        may be dropped (modifiers: "AA amyloidosis" → "amyloidosis": a less specific code), but
+        the name may add no word that says something: a code never states more than the text
+        ("Staphylococcus aureus" is not "Sepsis due to ... Staphylococcus aureus").
         """
         blocks = SequenceMatcher(a=query, b=found, autojunk=False).get_opcodes()
         for tag, q1, q2, f1, f2 in blocks:
-            if tag != "replace":
-                continue
             old, new = query[q1:q2], found[f1:f2]
-            if _same_phrase(old, new):
+            if tag == "insert" and not set(new) <= _EMPTY_WORDS:
+                return False
+            if tag != "replace" or _same_phrase(old, new):
                 continue
             if not all(any(self._respelling(word, other) for other in new) for word in old):
+                return False
+            if not all(
+                any(self._respelling(word, other) for word in old)
+                for other in new
+                if other not in _EMPTY_WORDS
+            ):
                 return False
         return True
 
@@ -143,6 +151,8 @@ class IndexedTerminology:
         return [(text, similarity) for text, similarity, _ in found[:limit]]
 
 
+#: Words a concept name may add to what the text says without saying more.
+_EMPTY_WORDS = frozenset({"unspecified", "nos", "of", "the", "a", "an"})
 _BRITISH = re.compile(r"(ae|oe)(?=[a-z])")
 _EQUIVALENT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "with no": "without"}
 

@@ -27,14 +27,21 @@ import functools
 import re
 from collections.abc import Iterator
 from importlib import resources
-
-import simple_icd_10_cm as cm
+from typing import Any
 
 from clinex.core.errors import TerminologyError
+from clinex.core.systems import ICD10CM as SYSTEM
 from clinex.terminology._index import IndexedTerminology, normalise_term
 from clinex.terminology.base import Concept, Match
 
-SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+@functools.cache
+def _cm() -> Any:
+    # Imported on first use: loading its tables takes ~1.8 s, which `import clinex` must not pay.
+    import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
 
 _BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
 _REWRITABLE = re.compile(r"[(\[]|\bNOS\b|unspecified|not elsewhere classified", re.IGNORECASE)
@@ -56,6 +63,7 @@ def load() -> IndexedTerminology:
     for term, code in curated_synonyms():
         extra.setdefault(code, []).append(term)
     concepts = []
+    cm = _cm()
     for code in cm.get_all_codes(with_dots=True):
         if not cm.is_category_or_subcategory(code):
             continue
@@ -87,6 +95,7 @@ def billable(code: str) -> str:
 
     The rule is in the module docstring; an unknown code is returned unchanged.
     """
+    cm = _cm()
     if not cm.is_valid_item(code) or cm.is_leaf(code):
         return code
     own = _core(cm.get_description(code))
@@ -100,7 +109,7 @@ def best_match(matches: list[Match]) -> Match | None:
         return None
     best = matches[0]
     code = best.concept.code
-    if cm.is_valid_item(code) and not cm.is_leaf(code):
+    if _cm().is_valid_item(code) and not _cm().is_leaf(code):
         # A fuzzy hit is merely similar text, so it names no leaf.
         named = [
             m.concept.code for m in matches[1:] if m.kind != "fuzzy" and _is_leaf_below(m.concept.code, code)
@@ -113,7 +122,7 @@ def best_match(matches: list[Match]) -> Match | None:
 
 
 def _is_leaf_below(code: str, ancestor: str) -> bool:
-    return bool(cm.is_valid_item(code) and cm.is_leaf(code) and cm.is_ancestor(ancestor, code))
+    return bool(_cm().is_valid_item(code) and _cm().is_leaf(code) and _cm().is_ancestor(ancestor, code))
 
 
 def _core(description: str) -> str:
@@ -125,7 +134,7 @@ def curated_synonyms() -> list[tuple[str, str]]:
     path = resources.files("clinex.terminology") / "data" / "icd10cm_synonyms.tsv"
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t"))
-    bad = [row["code"] for row in rows if not cm.is_valid_item(row["code"])]
+    bad = [row["code"] for row in rows if not _cm().is_valid_item(row["code"])]
     if bad:
         raise TerminologyError(f"icd10cm_synonyms.tsv names unknown codes: {', '.join(bad)}")
     return [(row["term"], row["code"]) for row in rows]

@@ -7,10 +7,9 @@ import functools
 from importlib import resources
 from pathlib import Path
 
+from clinex.core.systems import LOINC as SYSTEM
 from clinex.terminology._index import IndexedTerminology
 from clinex.terminology.files import read_table
-
-SYSTEM = "http://loinc.org"
 
 
 @functools.cache

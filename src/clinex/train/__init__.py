@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clinex.core.config import build_config, parse_overrides, read_yaml
 from clinex.core.errors import ConfigError
-from clinex.train.config import build_config, parse_overrides, read_yaml
 
 #: task name → (config dataclass, trainer), imported only when asked for (they load torch).
 TASKS: dict[str, str] = {

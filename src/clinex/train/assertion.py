@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from clinex.assertion.context import SpanContext, span_contexts
-from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionModel, FlagModel, span_features
+from clinex.assertion.features import span_features
+from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionModel, FlagModel
+from clinex.core.config import option
 from clinex.core.errors import InputError
 from clinex.core.types import Assertion
 from clinex.eval.readers.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 from clinex.text.sections import blank_nlp, sections_of_doc
-from clinex.train.config import TrainResult, option
+from clinex.train.config import TrainResult
 from clinex.train.encoder_data import read_letters
 
 log = logging.getLogger("clinex")

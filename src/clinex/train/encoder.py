@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from clinex.core.config import option
 from clinex.core.types import Document
 from clinex.extractors.encoder.inference import predict
 from clinex.extractors.encoder.labels import IGNORE, SPAN_TYPES
@@ -31,7 +32,7 @@ from clinex.extractors.encoder.model import (
     save_model,
     shipped_tensors,
 )
-from clinex.train.config import TrainResult, option
+from clinex.train.config import TrainResult
 from clinex.train.encoder_data import TrainingWindow, gold_spans, read_letters, training_windows
 
 log = logging.getLogger("clinex")

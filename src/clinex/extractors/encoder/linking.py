@@ -11,12 +11,13 @@ kind compete for an entity, the closer one is kept.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clinex.core.types import ATTRIBUTES
-from clinex.extractors.rules import patterns
+from clinex.terminology import attributes as grammar
 from clinex.terminology.ucum import NUMBER
 
 #: Farthest an attribute may sit from its entity, in characters.
@@ -28,10 +29,10 @@ _DISTINCT_TYPES = ("medication", "lab", "tumor")
 #: The whole attribute of a kind, for widening a tag that covers only its first word ("at" of
 #: "at night", "every" of "every 4 hours"); group 1 is the attribute.
 _WHOLE_ATTRIBUTE = {
-    "dose": patterns.DOSE,
-    "route": patterns.ROUTE,
-    "frequency": patterns.FREQUENCY,
-    "date": patterns.DATE,
+    "dose": grammar.DOSE,
+    "route": grammar.ROUTE,
+    "frequency": grammar.FREQUENCY,
+    "date": grammar.DATE,
 }
 #: How far before or after a tag its whole attribute may reach, in characters.
 _WIDEN_REACH = 40
@@ -72,11 +73,30 @@ def complete_attributes(text: str, attributes: Sequence[Span]) -> list[Span]:
 
 
 def link_attributes(text: str, entities: Sequence[Span], attributes: Sequence[Span]) -> list[dict[str, str]]:
-    """For each entity (same order), the attribute texts linked to it, keyed by attribute kind."""
+    """For each entity (same order), the attribute texts linked to it, keyed by attribute kind.
+
+    Only entities within :data:`MAX_DISTANCE` of an attribute are candidates, found by bisection,
+    so linking stays near-linear in the note's length.
+    """
     linked: list[dict[str, tuple[int, str]]] = [{} for _ in entities]
+    by_end = sorted(range(len(entities)), key=lambda i: entities[i].end)
+    ends = [entities[i].end for i in by_end]
+    by_start = sorted(range(len(entities)), key=lambda i: entities[i].start)
+    starts = [entities[i].start for i in by_start]
     for attribute in attributes:
+        before = by_end[
+            bisect.bisect_left(ends, attribute.start - MAX_DISTANCE) : bisect.bisect_right(
+                ends, attribute.start
+            )
+        ]
+        after = by_start[
+            bisect.bisect_left(starts, attribute.end) : bisect.bisect_right(
+                starts, attribute.end + MAX_DISTANCE
+            )
+        ]
         best: tuple[int, int] | None = None
-        for index, entity in enumerate(entities):
+        for index in sorted({*before, *after}):
+            entity = entities[index]
             if attribute.type not in ATTRIBUTES.get(entity.type, ()):
                 continue
             if attribute.start >= entity.end:
@@ -109,16 +129,15 @@ def retype_by_attributes(text: str, entities: Sequence[Span], attributes: Sequen
     are exchanged: a condition or procedure has no attributes of its own to tell it by.
     """
     starts = sorted(e.start for e in entities)
+    ordered = sorted(attributes, key=lambda a: a.start)
+    attribute_starts = [a.start for a in ordered]
     types = []
     for entity in entities:
-        until = next((start for start in starts if start >= entity.end), len(text))
-        kinds = {
-            a.type
-            for a in attributes
-            if entity.end <= a.start < until
-            and a.start - entity.end <= MAX_DISTANCE
-            and "\n" not in text[entity.end : a.start]
-        } - {"date"}
+        following = bisect.bisect_left(starts, entity.end)
+        until = starts[following] if following < len(starts) else len(text)
+        first = bisect.bisect_left(attribute_starts, entity.end)
+        last = bisect.bisect_left(attribute_starts, min(until, entity.end + MAX_DISTANCE + 1))
+        kinds = {a.type for a in ordered[first:last] if "\n" not in text[entity.end : a.start]} - {"date"}
         fits = [t for t in _DISTINCT_TYPES if kinds and kinds <= set(ATTRIBUTES[t])]
         retype = entity.type in _DISTINCT_TYPES and entity.type not in fits and len(fits) == 1
         types.append(fits[0] if retype else entity.type)

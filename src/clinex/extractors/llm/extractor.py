@@ -8,19 +8,21 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from clinex.core.errors import ConfigError, OutputParseError
+from clinex.core.config import build_config
+from clinex.core.errors import ConfigError, ContextLengthError, OutputParseError
 from clinex.core.registry import llm_backends
 from clinex.core.types import Assertion, Entity
-from clinex.llm.base import ContextLengthError, LLMBackend
-from clinex.llm.fewshot import DEFAULT_EXAMPLES, Example, load_examples
+from clinex.extractors.llm.config import LLMConfig
+from clinex.llm.base import LLMBackend
+from clinex.llm.fewshot import Example, load_examples
 from clinex.llm.parsing import AnswerEntity, parse_answer
-from clinex.llm.prompt import DEFAULT_PROMPT, Prompt
+from clinex.llm.prompt import Prompt
 from clinex.llm.schema import output_schema
 from clinex.text.chunking import Window, windows
-from clinex.text.grounding import DEFAULT_FUZZY_THRESHOLD, ground
+from clinex.text.grounding import ground
 
 log = logging.getLogger("clinex.llm")
 
@@ -44,11 +46,16 @@ class _Found:
 class LLMExtractor:
     """Entities from an instruction-following LLM, grounded in the note.
 
-    Backends: ``"llamacpp"`` (GGUF, the default when llama-cpp-python is installed),
-    ``"transformers"`` (HF folder or GGUF; ``adapter`` = a LoRA folder) or ``"openai"``
-    (any OpenAI-compatible server at ``base_url``, default ``$CLINEX_LLM_BASE_URL``;
-    ``structured="json_object"`` for llama.cpp's servers), or an :class:`LLMBackend` instance.
-    ``model`` is a path or a packaged model name (``"smollm2"``, ``"gemma3"``).
+    Args:
+        config: The extractor's options (:class:`~clinex.extractors.llm.config.LLMConfig`);
+            keyword options of the same names override it.
+        backend: A backend instance, or a registry name (``"llamacpp"``: GGUF, the default
+            when llama-cpp-python is installed; ``"transformers"``: HF folder or GGUF, with a
+            LoRA ``adapter``; ``"openai"``: any OpenAI-compatible server at ``base_url``,
+            default ``$CLINEX_LLM_BASE_URL``).
+        **options: LLMConfig fields, and the backend's own options (its ``Config``: ``model``,
+            ``base_url``, ``n_threads``, ...), which a plugin backend receives too. An option
+            neither knows raises ConfigError.
 
     Notes longer than ``chunk_chars`` are split on section/sentence boundaries with
     ``chunk_overlap``; ``passes`` > 1 runs each window again with the next seeds (use a
@@ -57,86 +64,61 @@ class LLMExtractor:
     (``strict=True`` raises instead). Ungroundable entities are kept with alignment ``none``
     and low confidence, or dropped with ``drop_ungrounded=True``; one whose text is grounded
     elsewhere in the note (a window repeating a fact it cannot see) is merged into that one.
+    Assertion is the pipeline's learned layer unless ``assertion`` says otherwise.
     """
 
     name = "llm.v1"
 
     def __init__(
-        self,
-        *,
-        backend: str | LLMBackend | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        adapter: str | None = None,
-        device: str | None = None,
-        n_threads: int | None = None,
-        timeout: float = 120.0,
-        structured: str = "json_schema",
-        prompt: str = DEFAULT_PROMPT,
-        examples: str | None = DEFAULT_EXAMPLES,
-        shots: int = 1,
-        constrained: bool = True,
-        max_tokens: int = 512,
-        temperature: float = 0.0,
-        seed: int = 0,
-        max_entities: int = 32,
-        chunk_chars: int = 1500,
-        chunk_overlap: int = 200,
-        passes: int = 1,
-        fuzzy_threshold: float | None = DEFAULT_FUZZY_THRESHOLD,
-        drop_ungrounded: bool = False,
-        strict: bool = False,
+        self, config: LLMConfig | None = None, *, backend: str | LLMBackend | None = None, **options: Any
     ) -> None:
-        if passes < 1 or shots < 0 or max_tokens < 1 or max_entities < 1:
-            raise ConfigError("passes, max_tokens and max_entities must be ≥ 1 and shots ≥ 0")
-        if not 0 <= chunk_overlap < chunk_chars:
+        names = {f.name for f in fields(LLMConfig)}
+        ours = {k: options.pop(k) for k in list(options) if k in names}
+        instance = backend if backend is not None and not isinstance(backend, str) else None
+        if isinstance(backend, str):
+            ours["backend"] = backend
+        if instance is not None and options:
             raise ConfigError(
-                f"chunk_overlap={chunk_overlap} must be ≥ 0 and below chunk_chars={chunk_chars}"
+                f"backend option(s) {', '.join(sorted(options))} given with a backend instance",
+                hint="configure the backend instance itself",
             )
-        if base_url is None and (
-            backend is None or (isinstance(backend, str) and backend.startswith("openai"))
-        ):
-            base_url = os.environ.get(BASE_URL_ENV)
-        self.backend = (
-            backend
-            if backend is not None and not isinstance(backend, str)
-            else _make_backend(
-                backend,
-                model=model,
-                base_url=base_url,
-                api_key=api_key,
-                adapter=adapter,
-                device=device,
-                n_threads=n_threads,
-                timeout=timeout,
-                structured=structured,
-                seed=seed,
-            )
+        base = asdict(config) if config is not None else {}
+        self.config = cfg = build_config(
+            LLMConfig, {**base, **ours}, source="llm extractor", help_hint="see the fields of LLMConfig"
         )
-        self.prompt = Prompt(prompt)
-        self.examples: list[Example] = load_examples(examples)[:shots] if examples and shots else []
-        self.schema = output_schema(max_entities=max_entities)
-        self.constrained = constrained
-        self.max_tokens = max_tokens
-        self.temperature = temperature
-        self.seed = seed
-        self.chunk_chars = chunk_chars
-        self.chunk_overlap = chunk_overlap
-        self.passes = passes
-        self.fuzzy_threshold = fuzzy_threshold
-        self.drop_ungrounded = drop_ungrounded
-        self.strict = strict
+        self.backend: LLMBackend = instance if instance is not None else _make_backend(cfg, options)
+        self.prompt = Prompt(cfg.prompt)
+        self.examples: list[Example] = (
+            load_examples(cfg.examples)[: cfg.shots] if cfg.examples and cfg.shots else []
+        )
+        self.schema = output_schema(max_entities=cfg.max_entities)
+        #: What the pipeline does for this extractor (see clinex.core.extractor).
+        self.assigns = frozenset({"assertion"}) if cfg.assertion == "model" else frozenset()
+        self.assertion_layer = "context" if cfg.assertion == "context" else "learned"
         #: Counters over every note so far: windows, calls, repaired, retried, failed windows,
         #: invalid items, ungrounded/dropped entities, dropped attributes.
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
+    def provenance(self) -> dict[str, Any]:
+        """The backend and model, the prompt template (versioned) and the decoding settings."""
+        return {
+            "name": str(
+                getattr(self.backend, "model", None) or getattr(self.backend, "model_path", "") or ""
+            ),
+            "backend": getattr(self.backend, "name", type(self.backend).__name__),
+            "prompt": self.config.prompt,
+            "examples": self.config.examples if self.config.shots else None,
+            "constrained": self.config.constrained,
+            "passes": self.config.passes,
+            "assertion": self.config.assertion,
+        }
+
     def extract(self, text: str) -> list[Entity]:
         jobs = [
             (window, run)
-            for window in windows(text, max_chars=self.chunk_chars, overlap=self.chunk_overlap)
-            for run in range(self.passes)
+            for window in windows(text, max_chars=self.config.chunk_chars, overlap=self.config.chunk_overlap)
+            for run in range(self.config.passes)
         ]
         workers = min(len(jobs), max(1, int(getattr(self.backend, "max_concurrency", 1))))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -149,7 +131,9 @@ class LLMExtractor:
             (e.type, e.text.lower()) for e in (item.entity for item in found.values()) if e.grounded
         }
         entities = [
-            item.entity.with_(confidence=round(item.entity.confidence * len(item.passes) / self.passes, 4))
+            item.entity.with_(
+                confidence=round(item.entity.confidence * len(item.passes) / self.config.passes, 4)
+            )
             for item in found.values()
             if item.entity.grounded or (item.entity.type, item.entity.text.lower()) not in grounded_texts
         ]
@@ -171,7 +155,7 @@ class LLMExtractor:
         """The parsed answer for one window, splitting it if it overflows the context."""
         self._count("windows")
         try:
-            return self._ask(text[window.start : window.end], seed=self.seed + run)
+            return self._ask(text[window.start : window.end], seed=self.config.seed + run)
         except ContextLengthError:
             size = window.end - window.start
             if size <= _MIN_WINDOW:
@@ -188,14 +172,14 @@ class LLMExtractor:
 
     def _ask(self, chunk: str, *, seed: int) -> list[AnswerEntity]:
         messages = self.prompt.messages(chunk, schema=self.schema, examples=self.examples)
-        schema = self.schema if self.constrained else None
+        schema = self.schema if self.config.constrained else None
         for attempt in range(2):
             self._count("calls")
             raw = self.backend.generate(
                 messages,
                 json_schema=schema,
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
+                max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature,
                 seed=seed,
             )
             try:
@@ -207,7 +191,7 @@ class LLMExtractor:
                     continue
                 self._count("failed_windows")
                 log.warning("llm: a window's answer could not be parsed after a retry (counted, skipped)")
-                if self.strict:
+                if self.config.strict:
                     raise
                 return []
             self._count("repaired", parsed.repaired)
@@ -226,17 +210,24 @@ class LLMExtractor:
                 item.text,
                 start=cursor.get(key, window.start),
                 end=window.end,
-                fuzzy_threshold=self.fuzzy_threshold,
+                fuzzy_threshold=self.config.fuzzy_threshold,
             )
             if hit is None and key in cursor:
                 hit = ground(
-                    text, item.text, start=window.start, end=window.end, fuzzy_threshold=self.fuzzy_threshold
+                    text,
+                    item.text,
+                    start=window.start,
+                    end=window.end,
+                    fuzzy_threshold=self.config.fuzzy_threshold,
                 )
             attributes = self._grounded_attributes(text, window, item.attributes)
-            assertion = Assertion(**dict.fromkeys(item.assertion, True))
+            # The model's flags are kept where they are wanted (model, both); else the pipeline's
+            # assertion stage sets every flag.
+            keep = self.config.assertion in ("model", "both")
+            assertion = Assertion(**dict.fromkeys(item.assertion, True)) if keep else Assertion()
             if hit is None:
                 self._count("ungrounded")
-                if self.drop_ungrounded:
+                if self.config.drop_ungrounded:
                     self._count("dropped_ungrounded")
                     continue
                 out.append(
@@ -270,7 +261,7 @@ class LLMExtractor:
         kept = {}
         for name, value in attributes.items():
             hit = ground(
-                text, value, start=window.start, end=window.end, fuzzy_threshold=self.fuzzy_threshold
+                text, value, start=window.start, end=window.end, fuzzy_threshold=self.config.fuzzy_threshold
             )
             if hit is None:
                 self._count("dropped_attributes")
@@ -296,47 +287,41 @@ def _merge(found: dict[tuple[Any, ...], _Found], entity: Entity, run: int) -> No
     )
 
 
-def _make_backend(
-    kind: str | None,
-    *,
-    model: str | None,
-    base_url: str | None,
-    api_key: str | None,
-    adapter: str | None,
-    device: str | None,
-    n_threads: int | None,
-    timeout: float,
-    structured: str,
-    seed: int,
-) -> LLMBackend:
+def _make_backend(config: LLMConfig, options: dict[str, Any]) -> LLMBackend:
+    """The backend ``config.backend`` names, built from ``options`` through its ``Config``."""
+    options = dict(options)
+    kind = config.backend
+    if kind is None or kind.startswith("openai"):
+        options.setdefault("base_url", os.environ.get(BASE_URL_ENV))
+        if options["base_url"] is None:
+            del options["base_url"]
     if kind is None:
         kind = (
-            "openai" if base_url else ("llamacpp" if _has_llama_cpp() and adapter is None else "transformers")
+            "openai"
+            if options.get("base_url")
+            else ("llamacpp" if _has_llama_cpp() and options.get("adapter") is None else "transformers")
         )
     versioned = llm_backends.resolve(kind)
     factory = llm_backends.get(versioned)
-    if adapter is not None and not versioned.startswith("transformers"):
+    config_cls = getattr(factory, "Config", None)
+    if config_cls is None:
+        # A plugin backend without a Config: it gets the options, checked against its signature.
+        backend: LLMBackend = factory(**options)
+        return backend
+    known = {f.name for f in fields(config_cls)}
+    if "seed" in known:
+        options.setdefault("seed", config.seed)
+    if "adapter" in options and "adapter" not in known:
         raise ConfigError(
             f"adapter= needs the transformers backend, not {kind!r}", hint="pass backend='transformers'"
         )
-    options: dict[str, Any]
-    if versioned.startswith("openai"):
-        if base_url is None:
-            raise ConfigError(
-                "the openai backend needs base_url", hint="e.g. base_url='http://127.0.0.1:8000/v1'"
-            )
-        options = {"model": model, "api_key": api_key, "timeout": timeout, "structured": structured}
-        backend: LLMBackend = factory(base_url, **options)
-        return backend
-    if base_url is not None:
-        raise ConfigError(f"base_url is only for the openai backend, not {kind!r}")
-    if versioned.startswith("transformers"):
-        options = {"adapter": adapter, "device": device, "n_threads": n_threads}
-    elif versioned.startswith("llamacpp"):
-        options = {"n_threads": n_threads, "seed": seed}
-    else:  # a plugin backend: it gets the model and nothing we cannot know it accepts
-        options = {}
-    backend = factory(model, **options)
+    settings = build_config(
+        config_cls,
+        options,
+        source=f"LLM backend {versioned}",
+        help_hint=f"see {config_cls.__name__}'s fields",
+    )
+    backend = factory(**asdict(settings))
     return backend
 
 

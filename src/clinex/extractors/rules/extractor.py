@@ -1,4 +1,4 @@
-"""The rules extractor: lexicon matching, dose/value patterns, and medspaCy assertion."""
+"""The rules extractor: lexicon matching and the attribute grammar (the pipeline asserts and codes)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from clinex.assertion.context import assert_spans
 from clinex.core.errors import ConfigError
-from clinex.core.types import Assertion, Code, Entity
-from clinex.extractors.rules import patterns
-from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, load_lexicon
-from clinex.terminology.icd10cm import SYSTEM as ICD10CM
-from clinex.terminology.loinc import SYSTEM as LOINC
+from clinex.core.extractor import ASSERTION_LAYERS
+from clinex.core.types import Entity
+from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, lexicon_digest, load_lexicon
+from clinex.terminology import attributes
 from clinex.terminology.ucum import normalise_unit
 from clinex.text.chunking import DEFAULT_CHUNK_CHARS, windows
-from clinex.text.sections import blank_nlp, sections_of_doc
+from clinex.text.sections import blank_nlp
 
 log = logging.getLogger("clinex.rules")
 
-_SYSTEMS = {"condition": ICD10CM, "lab": LOINC}
 # How far after a medication name its dose, route and frequency are looked for.
 _MED_WINDOW = 80
 _DATE_WINDOW = 60
@@ -34,17 +31,14 @@ class _Hit:
     term: Term
 
 
-#: Assertion modes of the rules extractor.
-RULES_ASSERTION: tuple[str, ...] = ("learned", "context", "off")
-
-
 class RulesExtractor:
-    """Finds conditions, medications, labs and procedures by lexicon, with assertion flags.
+    """Finds conditions, medications, labs and procedures by lexicon, with their attributes.
 
-    Options (keyword-only): ``types`` limits the entity types returned; ``assertion`` is
-    ``"learned"`` (ConText, sections and the learned layer of :mod:`clinex.assertion.learned`),
-    ``"context"`` (ConText and sections only) or ``"off"``; ``require_lab_value`` drops lab names without a value;
-    ``chunk_chars`` sets the piece size for long notes.
+    Options (keyword-only): ``types`` limits the entity types returned; ``assertion`` is the
+    layer the pipeline runs for it: ``"learned"`` (ConText, sections and the learned layer of
+    :mod:`clinex.assertion.learned`), ``"context"`` (ConText and sections only) or ``"off"``;
+    ``require_lab_value`` drops lab names without a value; ``chunk_chars`` sets the piece size
+    for long notes. Codes are the normaliser's (the pipeline's coding stage).
     """
 
     name = "rules.v1"
@@ -57,13 +51,13 @@ class RulesExtractor:
         require_lab_value: bool = False,
         chunk_chars: int = DEFAULT_CHUNK_CHARS,
     ) -> None:
-        if assertion not in RULES_ASSERTION:
+        if assertion not in ASSERTION_LAYERS:
             raise ConfigError(
-                f"unknown assertion mode {assertion!r}", hint=f"choose one of: {', '.join(RULES_ASSERTION)}"
+                f"unknown assertion mode {assertion!r}", hint=f"choose one of: {', '.join(ASSERTION_LAYERS)}"
             )
         self.types = frozenset(types)
-        self.assertion = assertion != "off"
-        self.learned_assertion = assertion == "learned"
+        #: The assertion the pipeline runs on these entities.
+        self.assertion_layer = assertion
         self.require_lab_value = require_lab_value
         self.chunk_chars = chunk_chars
         self._lexicon: Lexicon = load_lexicon()
@@ -71,30 +65,21 @@ class RulesExtractor:
     def extract(self, text: str) -> list[Entity]:
         """Grounded entities of ``text`` (``text[e.start:e.end] == e.text``), in text order."""
         entities: list[Entity] = []
-        leading_section: str | None = None
         for window in windows(text, max_chars=self.chunk_chars):
             chunk = text[window.start : window.end]
             # Line breaks become spaces (same length, so offsets hold) so that a term wrapped
-            # over two lines still matches; sentences and windows are read from the real text.
-            doc = blank_nlp()(chunk.translate(_LINE_BREAKS_TO_SPACES))
-            hits = self._hits(doc)
+            # over two lines still matches.
+            hits = self._hits(blank_nlp()(chunk.translate(_LINE_BREAKS_TO_SPACES)))
             # Each mention's attributes are read up to the next mention at most.
             limits = [h.start for h in hits[1:]] + [len(chunk)] * bool(hits)
             candidates = (self._entity(chunk, hit, limit) for hit, limit in zip(hits, limits, strict=True))
-            found = [e for e in candidates if e is not None]
-            sections = sections_of_doc(doc, chunk) if self.assertion else []
-            if found and self.assertion:
-                spans = [(e.start or 0, e.end or 0) for e in found]
-                flags = assert_spans(chunk, spans, sections, leading_section, learned=self.learned_assertion)
-                found = [
-                    e.with_(assertion=Assertion(**dict.fromkeys(f, True)))
-                    for e, f in zip(found, flags, strict=True)
-                ]
-            if sections and sections[-1].category is not None:
-                leading_section = sections[-1].category
-            entities.extend(_shift(e, window.start, text) for e in found)
+            entities.extend(_shift(e, window.start, text) for e in candidates if e is not None)
         log.debug("rules: %d entities in %d characters", len(entities), len(text))
         return entities
+
+    def provenance(self) -> dict[str, str]:
+        """The lexicons this extractor matches with (their digest)."""
+        return {"name": "clinex rules lexicons", "checksum": lexicon_digest()}
 
     def _hits(self, doc: Any) -> list[_Hit]:
         from spacy.util import filter_spans
@@ -123,9 +108,6 @@ class RulesExtractor:
 
     def _entity(self, text: str, hit: _Hit, limit: int) -> Entity | None:
         term = hit.term
-        code = None
-        if term.code is not None and term.type in _SYSTEMS:
-            code = Code(system=_SYSTEMS[term.type], code=term.code)
         attributes: dict[str, str] = {}
         if term.type == "medication":
             attributes = _medication_attributes(text, hit.end, limit)
@@ -133,9 +115,7 @@ class RulesExtractor:
             attributes = _lab_attributes(text, hit.end, limit)
             if "value" not in attributes:
                 if text[hit.start : hit.end].lower() in self._lexicon.medication_names:
-                    return self._entity(
-                        text, _Hit(hit.start, hit.end, Term("medication", None, "term")), limit
-                    )
+                    return self._entity(text, _Hit(hit.start, hit.end, Term("medication", "term")), limit)
                 if self.require_lab_value or term.kind == "abbreviation":
                     return None
         date = _date_near(text, hit.start, hit.end)
@@ -146,7 +126,6 @@ class RulesExtractor:
             text=text[hit.start : hit.end],
             start=hit.start,
             end=hit.end,
-            code=code,
             attributes=attributes,
             confidence=CONFIDENCE[term.kind],
         )
@@ -163,29 +142,29 @@ def _medication_attributes(text: str, end: int, limit: int) -> dict[str, str]:
     # A following sentence or another drug's list item ends this drug's window.
     boundary = re.search(r"[.;](?:\s|$)|,\s*(?=[A-Z])", text[end:stop])
     window = text[end : end + boundary.start()] if boundary else text[end:stop]
-    attributes = {}
-    dose = patterns.DOSE.search(window)
+    found = {}
+    dose = attributes.DOSE.search(window)
     if dose:
-        attributes["dose"] = re.sub(r"\s+", " ", dose[1])
-    route = patterns.ROUTE.search(window)
+        found["dose"] = re.sub(r"\s+", " ", dose[1])
+    route = attributes.ROUTE.search(window)
     if route:
-        attributes["route"] = patterns.ROUTES[route[1].lower()]
-    frequency = patterns.FREQUENCY.search(window)
+        found["route"] = route[1]
+    frequency = attributes.FREQUENCY.search(window)
     if frequency:
-        attributes["frequency"] = patterns.frequency_name(frequency[1])
-    return attributes
+        found["frequency"] = frequency[1]
+    return found
 
 
 def _lab_attributes(text: str, end: int, limit: int) -> dict[str, str]:
-    match = patterns.LAB_VALUE.match(text, end, _line_end(text, end, 60, limit))
+    match = attributes.LAB_VALUE.match(text, end, _line_end(text, end, 60, limit))
     if not match:
         return {}
-    attributes = {"value": match["value"].replace(" ", "").replace(",", ".")}
+    found = {"value": match["value"].replace(" ", "").replace(",", ".")}
     if match["unit"]:
         unit = normalise_unit(match["unit"].rstrip("."))
         if unit is not None:
-            attributes["unit"] = unit
-    return attributes
+            found["unit"] = unit
+    return found
 
 
 def _date_near(text: str, start: int, end: int) -> str | None:
@@ -193,7 +172,7 @@ def _date_near(text: str, start: int, end: int) -> str | None:
     left = max(text.rfind("\n", 0, start) + 1, text.rfind(". ", 0, start) + 1, start - _DATE_WINDOW)
     right = _line_end(text, end, _DATE_WINDOW)
     sentence_end = text.find(". ", end, right)
-    found = patterns.DATE.search(text, left, right if sentence_end == -1 else sentence_end)
+    found = attributes.DATE.search(text, left, right if sentence_end == -1 else sentence_end)
     return found[1] if found else None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import hashlib
 import io
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +18,7 @@ from clinex.text.sections import blank_nlp
 # Abbreviations are matched case-sensitively ("MI", "PE", "K") so common words ("mi", "pe")
 # and letters do not become findings; every other term is matched case-insensitively.
 _ABBREVIATION_MAX = 5
+_FILES = ("labs.tsv", "medications.tsv.gz", "conditions.tsv.gz", "procedures.tsv")
 
 #: Confidence of a match by lexicon kind (a display is the terminology's own name; an
 #: abbreviation is the most ambiguous).
@@ -25,10 +27,9 @@ CONFIDENCE = {"display": 0.95, "inclusion": 0.9, "synonym": 0.9, "term": 0.85, "
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """What a matched phrase means: entity type, code (or None) and lexicon kind."""
+    """What a matched phrase means: entity type and lexicon kind (codes are the normaliser's)."""
 
     type: str
-    code: str | None
     kind: str
 
 
@@ -53,6 +54,15 @@ def _rows(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(lines, delimiter="\t"))
 
 
+@functools.cache
+def lexicon_digest() -> str:
+    """The sha256 of the packaged lexicon files (recorded in the provenance of a result)."""
+    sha = hashlib.sha256()
+    for name in _FILES:
+        sha.update((resources.files("clinex.extractors.rules") / "data" / name).read_bytes())
+    return f"sha256:{sha.hexdigest()}"
+
+
 def is_abbreviation(term: str) -> bool:
     return len(term) <= _ABBREVIATION_MAX and term != term.lower()
 
@@ -67,21 +77,21 @@ def load_lexicon() -> Lexicon:
 
     def add(term: str, meaning: Term) -> None:
         if is_abbreviation(term):
-            exact.setdefault(term, Term(meaning.type, meaning.code, "abbreviation"))
+            exact.setdefault(term, Term(meaning.type, "abbreviation"))
         else:
             terms.setdefault(term.lower(), meaning)
 
     # Order sets priority when one phrase is in two lexicons: a lab name beats a condition
     # ("potassium"), a medication beats a procedure.
     for row in _rows("labs.tsv"):
-        add(row["term"], Term("lab", row["code"], "term"))
+        add(row["term"], Term("lab", "term"))
     medications = [row["term"] for row in _rows("medications.tsv.gz")]
     for name in medications:
-        add(name, Term("medication", None, "term"))
+        add(name, Term("medication", "term"))
     for row in _rows("conditions.tsv.gz"):
-        add(row["term"], Term("condition", row["code"], row["kind"]))
+        add(row["term"], Term("condition", row["kind"]))
     for row in _rows("procedures.tsv"):
-        add(row["term"], Term("procedure", None, "term"))
+        add(row["term"], Term("procedure", "term"))
 
     nlp = blank_nlp()
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")

@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-from clinex.core.errors import BackendError, ConfigError, ModelError
-from clinex.llm.base import ContextLengthError, Message
+from clinex.core.config import option
+from clinex.core.errors import BackendError, ConfigError, ContextLengthError, ModelError
+from clinex.llm.base import Message
 from clinex.llm.models import resolve_model
 
 
+@dataclass(frozen=True, kw_only=True)
+class LlamaCppConfig:
+    """Options of the ``llamacpp`` backend."""
+
+    model: str | None = option(
+        None, "a GGUF file or a packaged model name (smollm2, gemma3); default smollm2"
+    )
+    n_ctx: int = option(4096, "context window in tokens")
+    n_threads: int | None = option(None, "CPU threads (default: llama.cpp's)")
+    n_gpu_layers: int = option(0, "layers offloaded to a GPU (llama.cpp built with one)")
+    chat_format: str | None = option(
+        None, "llama.cpp chat format (default: the model's; gemma for Gemma base)"
+    )
+    seed: int = option(0, "sampling seed")
+
+
 class LlamaCppBackend:
-    """A local GGUF model. ``model_path`` is a file or a packaged model name (default ``smollm2``).
+    """A local GGUF model. ``model`` is a file or a packaged model name (default ``smollm2``).
 
     Models without a chat template of their own (Gemma 3 base) get ``chat_format="gemma"``;
     llama.cpp would otherwise fall back to a Llama-2 format silently.
     """
 
     name = "llamacpp.v1"
+    Config = LlamaCppConfig
 
     def __init__(
         self,
-        model_path: str | None = None,
+        model: str | None = None,
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
@@ -37,7 +56,7 @@ class LlamaCppBackend:
                 "the llamacpp backend needs llama-cpp-python",
                 hint="install it as the Makefile does (make install-dev), or use backend='transformers'",
             ) from None
-        path = resolve_model(model_path)
+        path = resolve_model(model)
         if not path.is_file():
             raise ModelError(f"{path} is not a GGUF file", hint="the llamacpp backend loads one .gguf file")
         try:
@@ -94,7 +113,7 @@ class LlamaCppBackend:
         return content if isinstance(content, str) else ""
 
     def count_tokens(self, text: str) -> int:
-        """How many tokens ``text`` takes in this model's vocabulary."""
+        """How many tokens ``text`` takes in this model's vocabulary (benchmarks/llm_backends.py)."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def _grammar(self, schema: dict[str, Any]) -> Any:

@@ -13,12 +13,15 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
-from clinex.core.errors import BackendError, ConfigError
-from clinex.llm.base import ContextLengthError, Message
+from clinex.core.config import option
+from clinex.core.errors import BackendError, ConfigError, ContextLengthError
+from clinex.llm.base import Message
 
 StructuredMode = Literal["json_schema", "json_object", "none"]
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -26,14 +29,31 @@ _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_RETRY_AFTER_S = 30.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class OpenAIConfig:
+    """Options of the ``openai`` backend."""
+
+    base_url: str = option("", "the server's URL ending in /v1, e.g. http://127.0.0.1:8000/v1")
+    model: str | None = option(None, "the model name on the server (default: the first it lists)")
+    api_key: str | None = option(None, "API key (default: $CLINEX_LLM_API_KEY, then $OPENAI_API_KEY)")
+    timeout: float = option(120.0, "seconds to wait for one answer")
+    max_retries: int = option(3, "retries on 429/5xx and connection failures")
+    backoff: float = option(1.0, "first retry delay in seconds, doubled each retry")
+    max_concurrency: int = option(4, "requests in flight at once, across threads")
+    structured: str = option(
+        "json_schema", "json_schema (OpenAI, vLLM, Ollama, TGI), json_object (llama.cpp servers) or none"
+    )
+
+
 class OpenAICompatBackend:
     """Chat completions from ``{base_url}/chat/completions`` (``base_url`` ends in ``/v1``).
 
-    ``api_key`` defaults to the environment variable ``CLINEX_LLM_API_KEY`` (then
-    ``OPENAI_API_KEY``); ``model`` defaults to the first model the server lists.
+    Options are those of :class:`OpenAIConfig`; ``transport`` (an httpx transport) and
+    ``sleep`` (how retries wait) are for tests.
     """
 
     name = "openai.v1"
+    Config = OpenAIConfig
 
     def __init__(
         self,
@@ -45,9 +65,14 @@ class OpenAICompatBackend:
         max_retries: int = 3,
         backoff: float = 1.0,
         max_concurrency: int = 4,
-        structured: StructuredMode = "json_schema",
+        structured: str = "json_schema",
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if not base_url:
+            raise ConfigError(
+                "the openai backend needs base_url", hint="e.g. base_url='http://127.0.0.1:8000/v1'"
+            )
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"base_url {base_url!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8000/v1"
@@ -57,9 +82,10 @@ class OpenAICompatBackend:
         if max_retries < 0 or max_concurrency < 1 or timeout <= 0:
             raise ConfigError("max_retries must be ≥ 0, max_concurrency ≥ 1 and timeout > 0")
         self.base_url = base_url.rstrip("/")
-        self.structured: StructuredMode = structured
+        self.structured: StructuredMode = structured  # type: ignore[assignment]  # checked above
         self.max_retries = max_retries
         self.backoff = backoff
+        self._sleep = sleep
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         key = api_key or os.environ.get("CLINEX_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
@@ -160,7 +186,7 @@ class OpenAICompatBackend:
             # An HTTP date (ValueError) keeps our own backoff.
             with contextlib.suppress(ValueError):
                 delay = max(delay, min(float(retry_after), _MAX_RETRY_AFTER_S))
-        time.sleep(delay)
+        self._sleep(delay)
 
 
 def _status_error(url: str, response: httpx.Response, attempts: int) -> BackendError:

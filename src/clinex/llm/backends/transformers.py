@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clinex.core.errors import BackendError, ConfigError, ModelError
-from clinex.llm.base import ContextLengthError, Message
+from clinex.core.config import option
+from clinex.core.errors import BackendError, ConfigError, ContextLengthError, ModelError
+from clinex.llm.base import Message
 from clinex.llm.models import resolve_model
 
 
+@dataclass(frozen=True, kw_only=True)
+class TransformersConfig:
+    """Options of the ``transformers`` backend."""
+
+    model: str | None = option(None, "an HF folder, a .gguf file or a packaged model name; default smollm2")
+    adapter: str | None = option(None, "a LoRA adapter folder (peft) applied on load")
+    device: str | None = option(None, "cpu or cuda (default: cuda when available)")
+    n_threads: int | None = option(None, "torch CPU threads for the whole process")
+
+
 class TransformersBackend:
-    """A causal LM from ``model_path`` (folder, ``.gguf`` file, or packaged name; default ``smollm2``).
+    """A causal LM from ``model`` (folder, ``.gguf`` file, or packaged name; default ``smollm2``).
 
     ``device`` is ``"cpu"``, ``"cuda"`` or None (CUDA when available). ``n_threads`` sets
     torch's CPU threads for the whole process. Models without a chat template get Gemma's turn
@@ -26,10 +38,11 @@ class TransformersBackend:
     """
 
     name = "transformers.v1"
+    Config = TransformersConfig
 
     def __init__(
         self,
-        model_path: str | None = None,
+        model: str | None = None,
         *,
         adapter: str | None = None,
         device: str | None = None,
@@ -44,19 +57,19 @@ class TransformersBackend:
             ) from None
         if n_threads is not None:
             torch.set_num_threads(n_threads)
-        path = resolve_model(model_path)
+        path = resolve_model(model)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         folder, extra = (path.parent, {"gguf_file": path.name}) if path.is_file() else (path, {})
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
         try:
             # Any: transformers' own annotations are looser than mypy --strict can follow.
             self.tokenizer: Any = transformers.AutoTokenizer.from_pretrained(folder, **extra)
-            model: Any = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra)
+            network: Any = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **extra)
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"transformers cannot load {path.name}: {type(exc).__name__}") from None
         if adapter is not None:
-            model = _with_adapter(model, adapter)
-        self.model = model.to(self.device).eval()
+            network = _with_adapter(network, adapter)
+        self.model = network.to(self.device).eval()
         self.model_path = path
         config = self.model.config
         self.context = int(getattr(config, "max_position_embeddings", 0) or 0) or None
@@ -106,7 +119,7 @@ class TransformersBackend:
         return answer
 
     def count_tokens(self, text: str) -> int:
-        """How many tokens ``text`` takes in this model's vocabulary."""
+        """How many tokens ``text`` takes in this model's vocabulary (benchmarks/llm_backends.py)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _render(self, messages: list[Message]) -> str:
