@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # llama.cpp's default build enables AMX and crashes on these CPUs (see ../shared/MODELS.md).
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: install install-dev demo test lint bench clean
+.PHONY: install install-dev demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# CI runs the slow tests too; `make test-fast` leaves them out.
 test: install-dev lint
+	$(BIN)/pytest -q --slow
+
+test-fast: install-dev
 	$(BIN)/pytest -q
 
 # The llm row runs ~0.01 notes/s on this CPU, so it gets 3 notes.

@@ -1,14 +1,57 @@
-"""Shared test fixtures: a test-only extractor with fixed, hand-written entities."""
+"""Shared test fixtures and the opt-in flags.
+
+Flags (spacy-llm's pattern): ``--gpu`` (or ``CLINEX_TEST_GPU=1``) runs tests marked ``gpu``,
+``--slow`` (or ``CLINEX_TEST_SLOW=1``) those marked ``slow``, ``--external`` those marked
+``external`` (a remote server or API); without the flag each is skipped with the reason.
+The public data of ``../shared/data`` is reached through the ``shared_data`` fixture, which
+skips with one reason where the folder is absent (a clone outside the workspace).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+#: The workspace's public data (read-only; see its README).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_FLAGS = {
+    "gpu": "needs a CUDA GPU: run with --gpu (or CLINEX_TEST_GPU=1)",
+    "slow": "slow on 2 CPU cores: run with --slow (or CLINEX_TEST_SLOW=1)",
+    "external": "needs a server or API outside this machine: run with --external",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for flag, text in _FLAGS.items():
+        parser.addoption(f"--{flag}", action="store_true", default=False, help=text)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    enabled = {
+        flag
+        for flag in _FLAGS
+        if config.getoption(f"--{flag}")
+        or os.environ.get(f"CLINEX_TEST_{flag.upper()}", "") in {"1", "true", "yes"}
+    }
+    for item in items:
+        for flag, reason in _FLAGS.items():
+            if flag in item.keywords and flag not in enabled:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (CodiEsp, NegEx, MACCROBAT), or a skip where the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the workspace's public data is not here ({SHARED_DATA}); see ../shared/data/README.md")
+    return SHARED_DATA
+
 
 from clinex.core.registry import extractors
 from clinex.core.types import Assertion, Code, Entity
