@@ -151,8 +151,13 @@ class IndexedTerminology:
         return [(text, similarity) for text, similarity, _ in found[:limit]]
 
 
-#: Words a concept name may add to what the text says without saying more.
-_EMPTY_WORDS = frozenset({"unspecified", "nos", "of", "the", "a", "an"})
+#: Words a concept name may add to what the text says without saying more: default qualifiers
+#: ("of unspecified duration", "initial encounter", "unspecified organism") and the "mellitus" a
+#: note leaves out of "type 2 diabetes".
+_EMPTY_WORDS = frozenset(
+    {"unspecified", "nos", "of", "the", "a", "an", "duration", "site", "side", "laterality", "organism"}
+    | {"initial", "encounter", "uncomplicated", "mellitus"}
+)
 _BRITISH = re.compile(r"(ae|oe)(?=[a-z])")
 _EQUIVALENT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "with no": "without"}
 

@@ -4,8 +4,10 @@ the ICD inclusion terms and the curated clinical synonyms in ``data/icd10cm_syno
 Synonyms (lookup score 0.95) besides the curated ones: each display and inclusion term also
 without its bracketed words ("Essential (primary) hypertension" → "Essential hypertension";
 the words kept unbracketed need no entry, lookup ignores punctuation), without "NOS", and
-without a leading "Unspecified" or a final ", unspecified" / ", not elsewhere classified"
-("Heart failure, unspecified" → "Heart failure").
+without a leading "Unspecified" or a final ", unspecified" / ", not elsewhere classified" /
+", initial encounter" / " of unspecified <word>" ("Heart failure, unspecified" → "Heart failure";
+"Concussion with loss of consciousness of unspecified duration, initial encounter" → "Concussion
+with loss of consciousness"): the default qualifiers a note leaves unsaid.
 
 Billable codes: a category such as J45 (asthma) cannot be billed, and a note saying just
 "asthma" justifies only the default leaf below it. :func:`billable` maps a non-billable code
@@ -44,9 +46,14 @@ def _cm() -> Any:
 
 
 _BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]")
-_REWRITABLE = re.compile(r"[(\[]|\bNOS\b|unspecified|not elsewhere classified", re.IGNORECASE)
+_REWRITABLE = re.compile(
+    r"[(\[]|\bNOS\b|unspecified|not elsewhere classified|initial encounter", re.IGNORECASE
+)
 _NOS = re.compile(r"\s*\bNOS\b", re.IGNORECASE)
-_QUALIFIER_TAIL = re.compile(r",\s*(?:unspecified|not elsewhere classified)$", re.IGNORECASE)
+_QUALIFIER_TAIL = re.compile(
+    r"(?:,\s*(?:unspecified|not elsewhere classified|initial encounter)|,?\s+of unspecified \w+)+$",
+    re.IGNORECASE,
+)
 _QUALIFIER_HEAD = re.compile(r"^unspecified\s+", re.IGNORECASE)
 # Qualifiers a leaf adds to its category's description that a bare mention implies.
 _DEFAULT_QUALIFIERS = re.compile(
