@@ -107,15 +107,19 @@ class IndexedTerminology:
         equivalent ("type I" → "type 1", "with no" → "without"), the singular ("hemangiomas"),
         the American spelling ("oedema", "hyperkalaemia"), or a close respelling of a word this
         terminology does not use ("hypopion" → "hypopyon"). Words of the query the name lacks
-        may be dropped (modifiers: "AA amyloidosis" → "amyloidosis": a less specific code), but
-        the name may add no word that says something: a code never states more than the text
-        ("Staphylococcus aureus" is not "Sepsis due to ... Staphylococcus aureus").
+        may be dropped (modifiers: "AA amyloidosis" → "amyloidosis": a less specific code; never
+        a negation such as "no" or "without"), but the name may add no word that says something
+        (only default qualifiers, or the other members of an "A and B" group): a code never
+        states more than the text ("Staphylococcus aureus" is not "Sepsis due to ...
+        Staphylococcus aureus").
         """
         blocks = SequenceMatcher(a=query, b=found, autojunk=False).get_opcodes()
         for tag, q1, q2, f1, f2 in blocks:
             old, new = query[q1:q2], found[f1:f2]
-            if tag == "insert" and not set(new) <= _EMPTY_WORDS:
+            if tag == "insert" and not (set(new) <= _EMPTY_WORDS or _grouping(new)):
                 return False
+            if tag == "delete" and set(old) & _NEGATIONS:
+                return False  # "concussion with no loss of consciousness" is not "with loss"
             if tag != "replace" or _same_phrase(old, new):
                 continue
             if not all(any(self._respelling(word, other) for other in new) for word in old):
@@ -158,8 +162,17 @@ _EMPTY_WORDS = frozenset(
     {"unspecified", "nos", "of", "the", "a", "an", "duration", "site", "side", "laterality", "organism"}
     | {"initial", "encounter", "uncomplicated", "mellitus"}
 )
+_JOINS = frozenset({"and", "or"})
+#: Words a fuzzy match may never drop from the text: they reverse what it says.
+_NEGATIONS = frozenset({"no", "not", "non", "without", "never", "absent"})
 _BRITISH = re.compile(r"(ae|oe)(?=[a-z])")
 _EQUIVALENT = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "with no": "without"}
+
+
+def _grouping(words: Sequence[str]) -> bool:
+    """Whether inserted words only widen a group the text names one member of: an ICD title's
+    "A and B" covers A, B or both ("injury of muscle(s) and tendon(s)" for a tendon injury)."""
+    return (words[-1] in _JOINS or words[0] in _JOINS) and not set(words) & _NEGATIONS
 
 
 def _same_phrase(old: Sequence[str], new: Sequence[str]) -> bool:

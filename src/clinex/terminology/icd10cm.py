@@ -5,7 +5,9 @@ Synonyms (lookup score 0.95) besides the curated ones: each display and inclusio
 without its bracketed words ("Essential (primary) hypertension" → "Essential hypertension";
 the words kept unbracketed need no entry, lookup ignores punctuation), without "NOS", and
 without a leading "Unspecified" or a final ", unspecified" / ", not elsewhere classified" /
-", initial encounter" / " of unspecified <word>" ("Heart failure, unspecified" → "Heart failure";
+", initial encounter" / " of unspecified duration" (or site, side, laterality, organism: a body
+part such as "of unspecified ilium" says something and stays) ("Heart failure, unspecified" →
+"Heart failure";
 "Concussion with loss of consciousness of unspecified duration, initial encounter" → "Concussion
 with loss of consciousness"): the default qualifiers a note leaves unsaid.
 
@@ -51,7 +53,8 @@ _REWRITABLE = re.compile(
 )
 _NOS = re.compile(r"\s*\bNOS\b", re.IGNORECASE)
 _QUALIFIER_TAIL = re.compile(
-    r"(?:,\s*(?:unspecified|not elsewhere classified|initial encounter)|,?\s+of unspecified \w+)+$",
+    r"(?:,\s*(?:unspecified|not elsewhere classified|initial encounter)"
+    r"|,?\s+of unspecified (?:duration|site|side|laterality|organism))+$",
     re.IGNORECASE,
 )
 _QUALIFIER_HEAD = re.compile(r"^unspecified\s+", re.IGNORECASE)
