@@ -26,7 +26,8 @@ from clinex.core.types import Entity
 from clinex.eval.negex_eval import DEFAULT_NEGEX, NEGEX_FLAGS, evaluate_negex
 from clinex.extractors.encoder import EncoderExtractor
 from clinex.train import load_training
-from clinex.train.assertion import AssertionTrainConfig, cross_validate, letter_examples, negex_examples
+from clinex.train.assertion.config import AssertionTrainConfig
+from clinex.train.assertion.trainer import cross_validate, letter_examples, negex_examples
 
 
 def _cell(value: float | None) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from clinex.assertion.learned import AssertionModel
-from clinex.core.errors import ConfigError
+from clinex.core.errors import ConfigError, InputError
 from clinex.train import load_training
-from clinex.train.assertion import AssertionTrainConfig, train_assertion
+from clinex.train.assertion.config import AssertionTrainConfig
+from clinex.train.assertion.trainer import train_assertion
 
 HEADER = "id\treport\tcondition\tsentence\tnegation\ttemporality\texperiencer\n"
 CONDITIONS = ["fever", "cough", "rash", "edema", "asthma", "gout", "anemia", "angina", "ulcer", "stroke"]
@@ -83,6 +84,8 @@ def test_training_learns_the_cues_cross_validates_and_is_deterministic(tmp_path:
         ("c=0", "c must be positive"),
         ("folds=1", "folds must be 0 or at least 2"),
         ("letters_file=''", "give"),
+        ("max_letters=-1", "max_letters must not be negative, got -1"),
+        ("min_count=0", "min_count must be at least 1, got 0"),
     ],
 )
 def test_bad_assertion_configs_name_the_problem(tmp_path: Path, override: str, message: str) -> None:
@@ -91,3 +94,22 @@ def test_bad_assertion_configs_name_the_problem(tmp_path: Path, override: str, m
     overrides = [override] if "letters" in override else [override, "letters_file=x.jsonl"]
     with pytest.raises(ConfigError, match=message):
         load_training(path, overrides)
+
+
+def test_unusable_paths_are_named_before_any_fitting(tmp_path: Path) -> None:
+    good = {"negex_file": str(_negex(tmp_path)), "letters_file": str(_letters(tmp_path))}
+    out = tmp_path / "out" / "model.json"
+    with pytest.raises(InputError, match=r"eval_file .*nope\.jsonl: not found"):
+        train_assertion(AssertionTrainConfig(**good, eval_file=str(tmp_path / "nope.jsonl"), output=str(out)))
+    with pytest.raises(InputError, match=r"negex_file .*nope\.tsv: not found"):
+        train_assertion(
+            AssertionTrainConfig(**good | {"negex_file": str(tmp_path / "nope.tsv")}, output=str(out))
+        )
+    with pytest.raises(ConfigError, match=r"output .* is a directory"):
+        train_assertion(AssertionTrainConfig(**good, output=str(tmp_path)))
+    assert not out.parent.exists()
+    (tmp_path / "header.tsv").write_text(HEADER)
+    with pytest.raises(InputError, match="no row whose condition is found"):
+        train_assertion(
+            AssertionTrainConfig(**good | {"negex_file": str(tmp_path / "header.tsv")}, output=str(out))
+        )

@@ -17,20 +17,23 @@ def train(
         list[str] | None, typer.Option("--set", help="override a config value: --set epochs=1 (repeatable)")
     ] = None,
     help_config: Annotated[
-        bool, typer.Option("--help-config", help="list the config's options and exit")
+        bool,
+        typer.Option(
+            "--help-config", help="list the options with this config's values (and --set's) and exit"
+        ),
     ] = False,
 ) -> None:
     """Fine-tune a model as the config file says; writes the model, metrics and curve."""
-    from clinex.core.config import describe, read_yaml
-    from clinex.train import load_training, task_of
+    from clinex.train import load_training, options
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with user_errors():
-        if help_config:
-            config_cls, _ = task_of(str(read_yaml(config).get("task", "encoder")))
-            for name, default, text in describe(config_cls):
-                typer.echo(f"{name:20} {default:30} {text}")
-            return
         settings, trainer = load_training(config, overrides or ())
-        result = trainer(settings)
+        if help_config:
+            given = f"{config} and --set" if overrides else str(config)
+            typer.echo(f"{type(settings).__name__} as {given} set it (default shown where it differs):")
+            for name, value, default, text in options(settings):
+                typer.echo(f"  {name:20} {value:32} {text}" + (f" [default: {default}]" if default else ""))
+            return
+        result = trainer.train(settings)
         stderr.print(f"model written to {result.output} (sha256 {result.checksum[:12]})")

