@@ -34,7 +34,10 @@ LEARNED_FLAGS: tuple[str, ...] = ("negated", "historical")
 #: and procedures, which the NegEx annotations (conditions only) say little about.
 ADD_ONLY_FLAGS: frozenset[str] = frozenset({"historical"})
 FORMAT_VERSION = 1
-_REBUILD_HINT = "rebuild it with `clinex train configs/assertion.yaml` (or reinstall clinex)"
+_REBUILD_HINT = (
+    "rebuild it with `clinex train configs/assertion.yaml --set output=src/clinex/assertion/data/assertion_model.json` "
+    "(or reinstall clinex)"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
