@@ -1,6 +1,6 @@
 """The components that ship with clinex, registered lazily (nothing heavy is imported here)."""
 
-from clinex.core.registry import exporters, extractors, letter_writers, llm_backends, terminologies
+from clinex.core.registry import engines, exporters, extractors, letter_writers, llm_backends, terminologies
 
 extractors.register("rules.v1", "clinex.extractors.rules:RulesExtractor")
 extractors.register("encoder.v1", "clinex.extractors.encoder:EncoderExtractor")
@@ -19,3 +19,5 @@ letter_writers.register("llm.v1", "clinex.synth.writers.llm:LLMWriter")
 
 exporters.register("fhir.v1", "clinex.fhir.bundle:document_to_bundle")
 exporters.register("jsonl.v1", "clinex.core.serialize:document_to_record")
+
+engines.register("local.v1", "clinex.batch.local:run_batch")
