@@ -5,10 +5,12 @@ from clinex.core.errors import (
     BackendError,
     ClinexError,
     ConfigError,
+    ContextLengthError,
     EmptyNoteError,
     EvaluationError,
     FHIRError,
     InputError,
+    InternalError,
     ModelError,
     OutputParseError,
     TerminologyError,
@@ -16,7 +18,7 @@ from clinex.core.errors import (
 )
 from clinex.core.extractor import Extractor
 from clinex.core.types import Assertion, Code, Document, Entity
-from clinex.pipeline import extract, load_extractor
+from clinex.pipeline import NoteInput, extract, extract_many, load_extractor
 
 __version__ = "0.1.0"
 
@@ -26,6 +28,7 @@ __all__ = [
     "ClinexError",
     "Code",
     "ConfigError",
+    "ContextLengthError",
     "Document",
     "EmptyNoteError",
     "Entity",
@@ -33,11 +36,14 @@ __all__ = [
     "Extractor",
     "FHIRError",
     "InputError",
+    "InternalError",
     "ModelError",
+    "NoteInput",
     "OutputParseError",
     "TerminologyError",
     "UnknownNameError",
     "__version__",
     "extract",
+    "extract_many",
     "load_extractor",
 ]

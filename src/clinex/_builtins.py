@@ -1,6 +1,14 @@
 """The components that ship with clinex, registered lazily (nothing heavy is imported here)."""
 
-from clinex.core.registry import exporters, extractors, letter_writers, llm_backends, terminologies, trainers
+from clinex.core.registry import (
+    engines,
+    exporters,
+    extractors,
+    letter_writers,
+    llm_backends,
+    terminologies,
+    trainers,
+)
 
 extractors.register("rules.v1", "clinex.extractors.rules:RulesExtractor")
 extractors.register("encoder.v1", "clinex.extractors.encoder:EncoderExtractor")
@@ -22,3 +30,5 @@ exporters.register("jsonl.v1", "clinex.core.serialize:document_to_record")
 
 trainers.register("encoder.v1", "clinex.train.encoder.trainer:TRAINER")
 trainers.register("assertion.v1", "clinex.train.assertion.trainer:TRAINER")
+
+engines.register("local.v1", "clinex.batch.local:run_batch")

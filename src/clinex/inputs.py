@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 
 from clinex.core.errors import ClinexError, EmptyNoteError, FHIRError, InputError
 from clinex.fhir.read import notes_from_fhir
+from clinex.fhir.validate import resource_problems
 
 STDIN = "-"
 _TEXT_SUFFIXES = {".txt"}
@@ -74,11 +75,36 @@ def read_inputs(inputs: Iterable[str | Path], *, stdin: BinaryIO | None = None) 
         if path.is_dir():
             yield from _directory(path)
         elif not path.exists():
-            yield InputProblem(
-                name, InputError(f"{name}: no such file or directory", hint="check the path and try again")
-            )
+            yield InputProblem(name, _missing(name))
         else:
             yield from _file(path, source=name)
+
+
+def check_inputs(inputs: Iterable[str | Path]) -> None:
+    """InputError for the first input path that does not exist: a mistyped path is reported at
+    once, before any model is loaded, instead of after (:func:`read_inputs` reports the rest)."""
+    for given in inputs:
+        name = str(given)
+        if name != STDIN and not Path(name).exists():
+            raise _missing(name)
+
+
+def check_patient(patient: Any, *, note_id: str) -> None:
+    """FHIRError if the Patient a user gave with a note is not valid FHIR R4; the message names
+    the fields and the problem types only (values may be identifying)."""
+    if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
+        problems = ["patient: resourceType is not 'Patient'"]
+    else:
+        problems = resource_problems(patient, where="patient")
+    if problems:
+        raise FHIRError(
+            f"note {note_id!r}: the Patient given with it is not valid FHIR R4 ({'; '.join(problems[:3])})",
+            hint="fix the Patient resource, or leave it out for a placeholder",
+        )
+
+
+def _missing(name: str) -> InputError:
+    return InputError(f"{name}: no such file or directory", hint="check the path and try again")
 
 
 def _directory(root: Path) -> Iterator[InputItem]:

@@ -19,7 +19,7 @@ def server() -> Iterator[str]:
     port = free_port()
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clinex.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "clinex.cli", "serve", "--port", str(port), "--extractor", "rules"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -44,9 +44,10 @@ def server() -> Iterator[str]:
             proc.stderr.close()
 
 
-def test_health_lists_extractors(server: str) -> None:
+def test_health_lists_extractors_and_the_loaded_default(server: str) -> None:
     body = httpx.get(f"{server}/health").json()
     assert body["status"] == "ok"
+    assert body["extractor"] == "rules.v1"
     assert "rules" in body["extractors"]
 
 
@@ -87,7 +88,9 @@ def test_bad_requests_get_clear_errors_without_note_text(server: str) -> None:
     assert NOTE not in unknown.text
     shapeless = httpx.post(f"{server}/extract", json={"txt": NOTE})
     assert shapeless.status_code == 422
-    assert "body.text" in shapeless.json()["error"]["message"]
+    error = shapeless.json()["error"]
+    assert "body.text: Field required" in error["message"] and "body.txt" in error["message"]
+    assert "'text'" in error["hint"]
     assert NOTE not in shapeless.text
 
 

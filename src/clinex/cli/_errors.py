@@ -7,15 +7,19 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clinex.core.errors import ClinexError
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def report(error: ClinexError, *, prefix: str = "error") -> None:
-    """Print one error line (never note text: messages name inputs, not content)."""
-    stderr.print(f"[bold red]{prefix}[/]: {error}", markup=True)
+def report(error: ClinexError, *, source: str | None = None) -> None:
+    """Print one error line, led by ``source`` (the input) where the message does not name it
+    (never note text: messages name inputs, not content)."""
+    message = str(error) if source is None or source in error.message else f"{source}: {error}"
+    # Escaped: a hint such as "pip install 'clinex[parquet]'" is not rich markup.
+    stderr.print(f"[bold red]error[/]: {escape(message)}", markup=True)
 
 
 @contextmanager

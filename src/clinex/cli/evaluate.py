@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from clinex.cli._errors import user_errors
-from clinex.core.errors import ConfigError
+from clinex.core.errors import ConfigError, EvaluationError, InputError
 
 
 def _runs(values: list[str]) -> dict[str, Path]:
@@ -23,6 +23,22 @@ def _runs(values: list[str]) -> dict[str, Path]:
             raise ConfigError(f"two --pred runs are named {name!r}", hint="name them: --pred NAME=PATH")
         runs[name] = Path(path)
     return runs
+
+
+def _check_input(path: Path, given_format: str | None, *, option: str) -> None:
+    """A missing path, or a format that cannot be told, named with the option that fixes it."""
+    from clinex.eval.readers import FORMATS, detect_format
+
+    if not path.exists():
+        raise InputError(f"{option} {path}: no such file or directory", hint="check the path and try again")
+    if given_format is None:
+        try:
+            detect_format(path)
+        except EvaluationError as exc:
+            raise EvaluationError(
+                exc.message,
+                hint=f"give {option}-format ({'|'.join(FORMATS)}), or name the file .jsonl/.json/.ann/.tsv",
+            ) from None
 
 
 def evaluate(
@@ -63,12 +79,16 @@ def evaluate(
     from clinex.eval.matching import check_mode
 
     with user_errors():
+        runs = _runs(pred)
+        _check_input(gold, gold_format, option="--gold")
+        for path in runs.values():
+            _check_input(path, pred_format, option="--pred")
         options = EvalOptions(
             match=check_mode(match), bootstrap=bootstrap, seed=seed, level=level, examples=examples
         )
         result = evaluate_paths(
             gold,
-            _runs(pred),
+            runs,
             gold_format=gold_format,
             pred_format=pred_format,
             text_dir=text,

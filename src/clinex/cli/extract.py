@@ -1,4 +1,4 @@
-"""`clinex extract`: notes in, FHIR Bundles or JSONL out (the work is in clinex.batch).
+"""`clinex extract`: notes in, FHIR Bundles, JSONL or a table out (the work is in clinex.batch).
 
 Exit codes: 0 every note done (or skipped on --resume); 1 some notes failed, the rest were
 written; 2 a usage error, or no note could be done.
@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from clinex.batch import BatchSummary, NoteOutcome, open_writer, run_batch
-from clinex.cli._errors import stderr, user_errors
-from clinex.inputs import read_inputs
-from clinex.pipeline import load_extractor
+from clinex.cli._errors import report, stderr, user_errors
+
+if TYPE_CHECKING:
+    from clinex.batch import BatchSummary, NoteOutcome
 
 
 class OutputFormat(StrEnum):
     fhir = "fhir"
     jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
 
 
 class BundleType(StrEnum):
@@ -46,12 +47,15 @@ def extract(
         typer.Option(
             "--out",
             "-o",
-            help="Output file; for several notes with --format fhir a directory (one bundle per note) "
+            help="Output file. With --format fhir and several notes: a directory (one bundle per note) "
             "or FILE.ndjson. Default: standard output.",
         ),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", help="fhir: Bundles; jsonl: one record per note; csv/parquet: one row per fact."
+        ),
     ] = OutputFormat.fhir,
     extractor: Annotated[
         str | None,
@@ -60,6 +64,9 @@ def extract(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model path (or server model name) for the extractor.")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Batch engine: local (this process), or one a plugin adds.")
+    ] = "local",
     bundle_type: Annotated[
         BundleType, typer.Option("--bundle-type", help="FHIR Bundle type; transaction loads into a server.")
     ] = BundleType.collection,
@@ -78,16 +85,26 @@ def extract(
             help="Leave out entities less confident than this (0..1): more precision, less recall.",
         ),
     ] = 0.0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary; errors only.")
+    ] = False,
 ) -> None:
     """Extract grounded, coded entities from clinical notes.
 
     Exit codes: 0 every note done; 1 some notes failed, the others were written;
     2 a usage error, or no note could be done. Errors name inputs, never note text.
     """
+    from clinex.batch import BatchSummary, get_engine, open_writer
+    from clinex.inputs import check_inputs, read_inputs
+
     with user_errors():
-        engine = load_extractor(extractor, **({"model": model} if model else {}))
+        check_inputs(inputs)
+        run = get_engine(engine)
         items = read_inputs(inputs)
         first = list(itertools.islice(items, 2))
+        if not first:
+            stderr.print("warning: no notes in the input; nothing written")
+            return
         many = len(first) > 1
         writer = open_writer(
             output_format.value,
@@ -99,41 +116,64 @@ def extract(
             resume=resume,
         )
     summary = BatchSummary()
-    progress = Progress(
+    try:
+        with user_errors():
+            outcomes = run(
+                itertools.chain(first, items),
+                extractor,
+                writer,
+                options={"model": model} if model else None,
+                resume=resume,
+                min_confidence=min_confidence,
+            )
+            _follow(outcomes, summary, progress=many and not quiet)
+    finally:
+        writer.close()
+        if not quiet and summary.notes:
+            _print_summary(summary)
+            stderr.print(_where(summary, writer.destination))
+    if summary.failed:
+        raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
+
+
+def _follow(outcomes: Iterable[NoteOutcome], summary: BatchSummary, *, progress: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
         TextColumn("extracting"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=stderr,
         transient=True,
-        disable=not (many and stderr.is_terminal),
+        disable=not (progress and stderr.is_terminal),
     )
-    try:
-        with user_errors(), progress:
-            task = progress.add_task("notes", total=None)
-            for outcome in run_batch(
-                itertools.chain(first, items), engine, writer, resume=resume, min_confidence=min_confidence
-            ):
-                summary.add(outcome)
-                if outcome.error is not None:
-                    _report(outcome)
-                progress.advance(task)
-    finally:
-        writer.close()
-        _print_summary(summary)
+    with bar:
+        task = bar.add_task("notes", total=None)
+        for outcome in outcomes:
+            summary.add(outcome)
+            if outcome.error is not None:
+                report(outcome.error, source=outcome.source)
+            bar.advance(task)
+
+
+def _notes(count: int) -> str:
+    return f"{count} note{'' if count == 1 else 's'}"
+
+
+def _where(summary: BatchSummary, destination: str) -> str:
+    """The last line: how many notes went where."""
+    done = f"{_notes(summary.ok)} written to {destination}" if summary.ok else "nothing written"
     if summary.failed:
-        raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
-
-
-def _report(outcome: NoteOutcome) -> None:
-    assert outcome.error is not None
-    message = str(outcome.error)
-    if outcome.source not in outcome.error.message:
-        message = f"{outcome.source}: {message}"
-    stderr.print(f"[bold red]error[/]: {message}", markup=True, highlight=False)
+        done += f"; {summary.failed} failed"
+    if summary.skipped:
+        done += f"; {_notes(summary.skipped)} skipped (already in {destination})"
+    return done
 
 
 def _print_summary(summary: BatchSummary) -> None:
+    from rich.table import Table
+
     notes = Table(title="notes", title_justify="left", show_header=False)
     notes.add_row("ok", str(summary.ok))
     notes.add_row("failed", str(summary.failed))

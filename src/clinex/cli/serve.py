@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from clinex.cli._errors import user_errors
+from clinex.core.errors import ConfigError
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to bind; keep it local unless a proxy guards it."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    host: Annotated[
+        str, typer.Option(help="Address to bind; keep it local unless a proxy guards it.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    extractor: Annotated[
+        str | None,
+        typer.Option(
+            "--extractor",
+            "-e",
+            help="Extractor for requests that name none, loaded at startup (/health says 'loading' "
+            "until it is ready). Default: encoder.",
+        ),
+    ] = None,
 ) -> None:
     """Serve extraction over HTTP (POST /extract, GET /health)."""
-    import uvicorn
+    with user_errors():
+        try:
+            import uvicorn
 
-    from clinex.service.app import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+            from clinex.service.app import create_app
+        except ModuleNotFoundError as exc:
+            raise ConfigError(
+                f"clinex serve needs the package {exc.name!r}, which is not installed",
+                hint="pip install 'clinex[service]'",
+            ) from None
+        app = create_app(extractor=extractor)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clinex.cli._errors import stderr, user_errors
 from clinex.core.errors import ConfigError
-from clinex.synth import SamplerConfig, SynthConfig, generate_dataset
+
+if TYPE_CHECKING:
+    from clinex.synth import SynthConfig
 
 
 class WriterName(StrEnum):
@@ -63,6 +65,8 @@ def synth(
     ] = True,
 ) -> None:
     """Write synthetic discharge letters from structured FHIR data, with span-exact gold."""
+    from clinex.synth import generate_dataset
+
     with user_errors():
         config = _config(
             out,
@@ -117,6 +121,8 @@ def _config(
     base_url: str | None,
     fhir_files: bool,
 ) -> SynthConfig:
+    from clinex.synth import SamplerConfig, SynthConfig
+
     options: dict[str, Any] = {}
     if writer is WriterName.llm:
         options = {"backend": backend, "model": model, "base_url": base_url}

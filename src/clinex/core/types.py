@@ -24,6 +24,10 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "procedure": ("date",),
     "tumor": ("tnm", "histology", "grade", "date"),
 }
+#: Every attribute name once, in the order of :data:`ATTRIBUTES`.
+ATTRIBUTE_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(name for names in ATTRIBUTES.values() for name in names)
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

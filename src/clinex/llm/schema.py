@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from clinex.core.types import ASSERTION_FLAGS, ATTRIBUTES, ENTITY_TYPES
+from clinex.core.types import ASSERTION_FLAGS, ATTRIBUTE_NAMES, ENTITY_TYPES
 
 #: Version of the answer format; prompts and parsers name the version they speak.
 SCHEMA_VERSION = "v1"
-
-ATTRIBUTE_NAMES: tuple[str, ...] = tuple(
-    dict.fromkeys(name for names in ATTRIBUTES.values() for name in names)
-)
 
 
 def output_schema(*, max_entities: int = 32, max_text: int = 120, max_attribute: int = 40) -> dict[str, Any]:

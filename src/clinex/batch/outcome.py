@@ -1,0 +1,58 @@
+"""What a batch reports: one :class:`NoteOutcome` per input record, counted in a :class:`BatchSummary`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from clinex.core.errors import ClinexError
+from clinex.core.types import ASSERTION_FLAGS, ENTITY_TYPES, Document
+
+
+@dataclass(frozen=True, slots=True)
+class NoteOutcome:
+    """What happened to one input record: a Document written, an error, or skipped on resume.
+
+    ``source`` names the record (file, ``file:line``); an error's message names the record,
+    never its text.
+    """
+
+    source: str
+    id: str | None = None
+    document: Document | None = None
+    error: ClinexError | None = None
+    skipped: bool = False
+
+
+@dataclass(slots=True)
+class BatchSummary:
+    """Counts over a batch: notes ok/failed/skipped, entities per type, assertion flags."""
+
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    entities: Counter[str] = field(default_factory=Counter)
+    assertions: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outcome: NoteOutcome) -> None:
+        if outcome.skipped:
+            self.skipped += 1
+        elif outcome.error is not None or outcome.document is None:
+            self.failed += 1
+        else:
+            self.ok += 1
+            for entity in outcome.document.entities:
+                self.entities[entity.type] += 1
+                for flag in entity.assertion.names() or ["affirmed"]:
+                    self.assertions[flag] += 1
+
+    @property
+    def notes(self) -> int:
+        """Every record counted, whatever its outcome."""
+        return self.ok + self.failed + self.skipped
+
+    def entity_rows(self) -> list[tuple[str, int]]:
+        return [(name, self.entities[name]) for name in ENTITY_TYPES]
+
+    def assertion_rows(self) -> list[tuple[str, int]]:
+        return [(name, self.assertions[name]) for name in ("affirmed", *ASSERTION_FLAGS)]
