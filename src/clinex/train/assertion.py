@@ -27,7 +27,7 @@ from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionMod
 from clinex.core.config import option
 from clinex.core.errors import InputError
 from clinex.core.types import Assertion
-from clinex.eval.readers.negex import read_negex_rows
+from clinex.corpora.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 from clinex.text.sections import blank_nlp, sections_of_doc
 from clinex.train.config import TrainResult

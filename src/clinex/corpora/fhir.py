@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from clinex.core.types import ASSERTION_FLAGS, Assertion, Code, Document, Entity, EntityType
-from clinex.eval._problems import Problems
-from clinex.eval.corpus import Corpus
-from clinex.eval.readers._text import note_text
+from clinex.corpora._text import note_text
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.problems import Problems
 
 DERIVATION = "http://hl7.org/fhir/StructureDefinition/derivation-reference"
 _UNCERTAIN = {"provisional", "differential", "unconfirmed"}
