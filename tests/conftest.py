@@ -18,6 +18,10 @@ from typing import Any
 
 import pytest
 
+from clinex.core.registry import extractors
+from clinex.core.systems import ICD10CM, LOINC, RXNORM
+from clinex.core.types import Assertion, Code, Entity
+
 #: The workspace's public data (read-only; see its README).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _FLAGS = {
@@ -52,13 +56,6 @@ def shared_data() -> Path:
         pytest.skip(f"the workspace's public data is not here ({SHARED_DATA}); see ../shared/data/README.md")
     return SHARED_DATA
 
-
-from clinex.core.registry import extractors
-from clinex.core.types import Assertion, Code, Entity
-
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-LOINC = "http://loinc.org"
 
 #: phrase → the entity FixedEntitiesExtractor reports where the phrase occurs (first occurrence).
 LETTER_ENTITIES: dict[str, dict[str, Any]] = {

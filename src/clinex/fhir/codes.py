@@ -11,10 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-GTS_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from clinex.core.systems import GTS_ABBREVIATION, SNOMED
 from clinex.core.types import Entity
 from clinex.fhir import codes
 from clinex.fhir.dates import parse_date
@@ -135,14 +136,14 @@ def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
         known = codes.FREQUENCIES.get(codes.normalise(frequency))
         if known:
             gts, count, period, unit = known
-            timing["code"]["coding"] = [codes.coding(codes.GTS_ABBREVIATION, gts)]
+            timing["code"]["coding"] = [codes.coding(GTS_ABBREVIATION, gts)]
             timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
         dosage["timing"] = timing
     if route:
         route_concept: dict[str, Any] = {"text": route}
         known_route = codes.ROUTES.get(codes.normalise(route))
         if known_route:
-            route_concept["coding"] = [codes.coding(codes.SNOMED, *known_route)]
+            route_concept["coding"] = [codes.coding(SNOMED, *known_route)]
         dosage["route"] = route_concept
     quantity = parse_quantity(dose) if dose else None
     if quantity and "comparator" not in quantity:  # doseQuantity is a SimpleQuantity: no comparator

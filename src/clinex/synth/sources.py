@@ -20,23 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from clinex.core.errors import InputError
+from clinex.core.systems import ICD10CM, LOINC, RXNORM, SNOMED
 from clinex.core.types import Code
 from clinex.synth import oncology
 from clinex.synth.facts import Dose, Encounter, Fact, PatientRecord, Role, Tumor
-from clinex.synth.icd_mapping import (
-    CURATED,
-    ICD10CM,
-    LETTER_NAMES,
-    SNOMED,
-    IcdMapper,
-    plain_name,
-    semantic_tag,
-)
+from clinex.synth.icd_mapping import CURATED, LETTER_NAMES, IcdMapper, plain_name, semantic_tag
 
 log = logging.getLogger("clinex.synth")
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-LOINC = "http://loinc.org"
 _KNOWN_SYSTEMS = {ICD10CM, SNOMED, RXNORM, LOINC}
 #: Warnings kept verbatim in the report (all are counted).
 MAX_WARNINGS_KEPT = 200
