@@ -15,18 +15,18 @@ flag (so hypothetical and family survive where no status element can hold them).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from pathlib import Path
 from typing import Any
 
+from clinex.core.errors import FHIRError
 from clinex.core.types import ASSERTION_FLAGS, Assertion, Code, Document, Entity, EntityType
 from clinex.corpora._text import note_text
 from clinex.corpora.corpus import Corpus
 from clinex.corpora.problems import Problems
+from clinex.fhir.attachments import attachment_text
+from clinex.fhir.extensions import DERIVATION_REFERENCE
+from clinex.fhir.io import JsonProblem, read_json_file
 
-DERIVATION = "http://hl7.org/fhir/StructureDefinition/derivation-reference"
 _UNCERTAIN = {"provisional", "differential", "unconfirmed"}
 _HISTORICAL = {"inactive", "resolved", "remission"}
 #: LOINC codes of tumour detail Observations and the clinex attribute each fills.
@@ -38,15 +38,24 @@ def read_fhir(path: Path, *, text_dir: Path | None = None) -> Corpus:
     problems = Problems(path.name)
     documents: dict[str, Document] = {}
     locations: dict[str, str] = {}
-    for where, resource in _bundles(path, problems):
-        if resource.get("resourceType") != "Bundle":
-            problems.add(where, f"resourceType {resource.get('resourceType')!r}, expected Bundle")
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    for item in (item for file in files for item in read_json_file(file)):
+        if isinstance(item, JsonProblem):
+            problems.add(item.where, item.reason)
+            continue
+        where, resource = item.where, item.value
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if kind != "Bundle":
+            problems.add(where, f"resourceType {kind!r}, expected Bundle")
             continue
         inner = [e.get("resource", {}) for e in resource.get("entry") or []]
         nested = [r for r in inner if r.get("resourceType") == "Bundle"]
         for bundle in nested or [resource]:
             try:
                 doc = bundle_to_document(bundle, default_id=Path(where.split(":")[0]).stem)
+            except FHIRError as exc:
+                problems.add(where, exc.message)
+                continue
             except (KeyError, TypeError, ValueError) as exc:
                 problems.add(where, f"malformed resource: {exc}")
                 continue
@@ -60,25 +69,6 @@ def read_fhir(path: Path, *, text_dir: Path | None = None) -> Corpus:
     return Corpus(documents=documents, source=path.name, format="fhir", locations=locations)
 
 
-def _bundles(path: Path, problems: Problems) -> list[tuple[str, dict[str, Any]]]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    found: list[tuple[str, dict[str, Any]]] = []
-    for file in files:
-        text = file.read_text(encoding="utf-8")
-        try:
-            found.append((file.name, json.loads(text)))
-            continue
-        except json.JSONDecodeError:
-            pass
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    found.append((f"{file.name}:{number}", json.loads(line)))
-                except json.JSONDecodeError:
-                    problems.add(f"{file.name}:{number}", "not JSON")
-    return found
-
-
 def bundle_to_document(bundle: dict[str, Any], *, default_id: str) -> Document:
     """One Bundle as a Document: the note from its DocumentReference, entities from the rest."""
     entries = [e for e in bundle.get("entry") or [] if "resource" in e]
@@ -89,7 +79,7 @@ def bundle_to_document(bundle: dict[str, Any], *, default_id: str) -> Document:
         identifiers = [i.get("value") for i in doc_ref.get("identifier") or [] if i.get("value")]
         master = (doc_ref.get("masterIdentifier") or {}).get("value")
         doc_id = str(master or (identifiers[0] if identifiers else None) or doc_ref.get("id") or default_id)
-        note = _attachment_text(doc_ref)
+        note = attachment_text(doc_ref, where="DocumentReference") or ""
     details = _tumour_details(entries)
     entities: list[Entity] = []
     for resource in resources:
@@ -119,17 +109,6 @@ def _tumour_details(entries: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
             if target is not None and attribute and value:
                 details.setdefault(id(target), {})[attribute] = value
     return details
-
-
-def _attachment_text(doc_ref: dict[str, Any]) -> str:
-    for content in doc_ref.get("content") or []:
-        data = (content.get("attachment") or {}).get("data")
-        if data:
-            try:
-                return base64.b64decode(data).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                raise ValueError("DocumentReference attachment is not base64 UTF-8 text") from None
-    return ""
 
 
 def _entities(resource: dict[str, Any], note: str, details: dict[str, str]) -> list[Entity]:
@@ -216,7 +195,7 @@ def _entity(
 
 def _span(element: dict[str, Any]) -> tuple[int, int] | None:
     for extension in element.get("extension") or []:
-        if extension.get("url") == DERIVATION:
+        if extension.get("url") == DERIVATION_REFERENCE:
             parts = {e.get("url"): e for e in extension.get("extension") or []}
             if "offset" in parts and "length" in parts:
                 offset = int(parts["offset"]["valueInteger"])
