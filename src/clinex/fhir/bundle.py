@@ -79,7 +79,7 @@ class _Builder:
         for index, entity in enumerate(self.doc.entities):
             for full_url, resource in self._entity_resources(index, entity, refs):
                 resource["id"] = full_url.removeprefix("urn:uuid:")
-                resource["extension"] = evidence_extensions(entity, note_url)
+                resource["extension"] = evidence_extensions(entity, note_url, resource["resourceType"])
                 self.entries.append((full_url, _ordered(resource)))
         return self.entries
 

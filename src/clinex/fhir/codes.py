@@ -12,8 +12,6 @@ import re
 from typing import Any
 
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 # route as written (lower-case) → (SNOMED CT code, display)

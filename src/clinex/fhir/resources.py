@@ -1,13 +1,7 @@
 """One entity → its FHIR R4 resource(s) (as JSON-ready dicts, without ids or extensions).
 
-Status rules (DESIGN.md): Condition — negated → verificationStatus ``refuted``,
-uncertain/hypothetical → ``provisional``, else ``confirmed``; historical → clinicalStatus
-``inactive`` (the claim the note supports; ``resolved`` would say more), else ``active``;
-refuted conditions carry no clinicalStatus. MedicationStatement — negated → ``not-taken``,
-historical → ``completed``, else ``active``. Procedure — negated → ``not-done``, else
-``completed``. Observation — negated → ``cancelled``, else ``final``. Any entity with the family
-flag becomes a FamilyMemberHistory (a negated one says so in ``condition.note``, as R4 has no
-element for it).
+Statuses come from the assertion flags by the table of :mod:`clinex.fhir.status` (DESIGN.md's
+rules). Any entity with the family flag becomes a FamilyMemberHistory.
 """
 
 from __future__ import annotations
@@ -18,7 +12,7 @@ from typing import Any
 
 from clinex.core.systems import GTS_ABBREVIATION, SNOMED
 from clinex.core.types import Entity
-from clinex.fhir import codes
+from clinex.fhir import codes, status
 from clinex.fhir.dates import parse_date
 from clinex.fhir.quantities import parse_quantity
 
@@ -45,18 +39,14 @@ def code_concept(entity: Entity) -> dict[str, Any]:
 
 
 def condition(entity: Entity, refs: Refs) -> dict[str, Any]:
-    flags = entity.assertion
     resource: dict[str, Any] = {"resourceType": "Condition"}
-    if not flags.negated:
-        status = "inactive" if flags.historical else "active"
-        resource["clinicalStatus"] = codes.concept(codes.CONDITION_CLINICAL, status, status.capitalize())
-    if flags.negated:
-        verification = ("refuted", "Refuted")
-    elif flags.uncertain or flags.hypothetical:
-        verification = ("provisional", "Provisional")
-    else:
-        verification = ("confirmed", "Confirmed")
-    resource["verificationStatus"] = codes.concept(codes.CONDITION_VERIFICATION, *verification)
+    for element, table, system in (
+        ("clinicalStatus", status.CLINICAL, status.CONDITION_CLINICAL),
+        ("verificationStatus", status.VERIFICATION, status.CONDITION_VERIFICATION),
+    ):
+        code = table.write(entity.assertion)
+        if code is not None:
+            resource[element] = codes.concept(system, code, code.capitalize())
     resource["code"] = code_concept(entity)
     resource["subject"] = {"reference": refs.patient}
     onset = parse_date(entity.attributes.get("date", ""))
@@ -75,7 +65,7 @@ def family_member_history(entity: Entity, refs: Refs, note: str) -> dict[str, An
         notes.append({"text": f"extracted as {entity.type}"})
     if entity.assertion.negated:
         # R4 has no element to deny a relative's condition; say it where every reader sees it.
-        notes.append({"text": "negated in the note: the relative is stated not to have this"})
+        notes.append({"text": status.FAMILY_NEGATED_NOTE})
     if notes:
         item["note"] = notes
     onset = parse_date(entity.attributes.get("date", ""))
@@ -83,7 +73,7 @@ def family_member_history(entity: Entity, refs: Refs, note: str) -> dict[str, An
         item["onsetString"] = onset
     return {
         "resourceType": "FamilyMemberHistory",
-        "status": "completed",
+        "status": status.FAMILY_STATUS,
         "patient": {"reference": refs.patient},
         "relationship": codes.concept(codes.ROLE_CODE, relation_code, relation_display),
         "condition": [item],
@@ -107,11 +97,9 @@ def _relation(entity: Entity, note: str) -> tuple[str, str]:
 
 
 def medication_statement(entity: Entity, refs: Refs) -> dict[str, Any]:
-    flags = entity.assertion
-    status = "not-taken" if flags.negated else "completed" if flags.historical else "active"
     resource: dict[str, Any] = {
         "resourceType": "MedicationStatement",
-        "status": status,
+        "status": status.MEDICATION.write(entity.assertion),
         "medicationCodeableConcept": code_concept(entity),
         "subject": {"reference": refs.patient},
     }
@@ -154,7 +142,7 @@ def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
 def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "status": "cancelled" if entity.assertion.negated else "final",
+        "status": status.OBSERVATION.write(entity.assertion),
         "category": [codes.concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
         "code": code_concept(entity),
         "subject": {"reference": refs.patient},
@@ -177,7 +165,7 @@ def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
 def procedure(entity: Entity, refs: Refs) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
-        "status": "not-done" if entity.assertion.negated else "completed",
+        "status": status.PROCEDURE.write(entity.assertion),
         "code": code_concept(entity),
         "subject": {"reference": refs.patient},
     }
