@@ -287,8 +287,8 @@ def _dosage(resource: dict[str, Any]) -> dict[str, str]:
     if route:
         attributes["route"] = route
     timing_text = _concept_text((dosage.get("timing") or {}).get("code"))
-    if timing_text:
-        attributes["frequency"] = timing_text
+    if timing_text or dosage.get("asNeededBoolean") is True:
+        attributes["frequency"] = timing_text or "as needed"
     return attributes
 
 

@@ -15,6 +15,7 @@ from clinex.core.types import Entity
 from clinex.fhir import codes, status
 from clinex.fhir.dates import parse_date
 from clinex.fhir.quantities import parse_quantity
+from clinex.terminology import attributes
 
 # How far around a family entity to look for the relative it is about ("mother had ...").
 _RELATION_WINDOW = 120
@@ -113,30 +114,44 @@ def medication_statement(entity: Entity, refs: Refs) -> dict[str, Any]:
     return resource
 
 
-def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
-    dose, route, frequency = (attributes.get(k, "").strip() for k in ("dose", "route", "frequency"))
+def _dosage(written: dict[str, str]) -> dict[str, Any]:
+    dose, route, frequency = (written.get(k, "").strip() for k in ("dose", "route", "frequency"))
     dosage: dict[str, Any] = {}
     text = " ".join(part for part in (dose, route, frequency) if part)
     if text:
         dosage["text"] = text
     if frequency:
-        timing: dict[str, Any] = {"code": {"text": frequency}}
-        known = codes.FREQUENCIES.get(codes.normalise(frequency))
-        if known:
-            gts, count, period, unit = known
-            timing["code"]["coding"] = [codes.coding(GTS_ABBREVIATION, gts)]
-            timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
-        dosage["timing"] = timing
+        dosage.update(_timing(frequency))
     if route:
         route_concept: dict[str, Any] = {"text": route}
-        known_route = codes.ROUTES.get(codes.normalise(route))
-        if known_route:
-            route_concept["coding"] = [codes.coding(SNOMED, *known_route)]
+        known_route = attributes.route(route)
+        if known_route is not None:
+            route_concept["coding"] = [codes.coding(SNOMED, known_route.snomed, known_route.display)]
         dosage["route"] = route_concept
     quantity = parse_quantity(dose) if dose else None
     if quantity and "comparator" not in quantity:  # doseQuantity is a SimpleQuantity: no comparator
         dosage["doseAndRate"] = [{"doseQuantity": quantity}]
     return dosage
+
+
+def _timing(frequency: str) -> dict[str, Any]:
+    """``timing`` (the frequency as written, its GTSAbbreviation code and ``Timing.repeat`` where
+    known) and, for a frequency taken as needed, ``asNeededBoolean`` instead of a timing code."""
+    timing: dict[str, Any] = {"code": {"text": frequency}}
+    found: dict[str, Any] = {"timing": timing}
+    known = attributes.frequency(frequency)
+    if known is None:
+        return found
+    if known.gts is not None and not known.as_needed:
+        timing["code"]["coding"] = [codes.coding(GTS_ABBREVIATION, known.gts)]
+    if known.repeat is not None:
+        count, period, unit = known.repeat
+        timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
+        if known.when:
+            timing["repeat"]["when"] = list(known.when)
+    if known.as_needed:
+        found["asNeededBoolean"] = True
+    return found
 
 
 def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
