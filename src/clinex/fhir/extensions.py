@@ -15,6 +15,8 @@
   medication, lab, procedure or tumor).
 - ``https://clinex.dev/fhir/StructureDefinition/alignment``: valueCode ``fuzzy`` on an entity
   grounded by fuzzy alignment (an offset means ``exact``, its absence ``none``).
+- ``https://clinex.dev/fhir/StructureDefinition/run-meta``: valueString on the Device of the
+  Bundle's Provenance, the Document's ``meta`` as compact JSON (:mod:`clinex.fhir.provenance`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CONFIDENCE = "https://clinex.dev/fhir/StructureDefinition/confidence"
 ASSERTION = "https://clinex.dev/fhir/StructureDefinition/assertion"
 ENTITY_TYPE = "https://clinex.dev/fhir/StructureDefinition/entity-type"
 ALIGNMENT = "https://clinex.dev/fhir/StructureDefinition/alignment"
+RUN_META = "https://clinex.dev/fhir/StructureDefinition/run-meta"
 #: The entity type each resource type stands for when it carries no entity-type extension.
 IMPLIED_TYPES: dict[str, EntityType] = {
     "Condition": "condition",

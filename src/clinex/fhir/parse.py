@@ -17,6 +17,7 @@ and for Bundles other producers write from the specification.
   else from the status elements by the table of :mod:`clinex.fhir.status`.
 - Confidence comes from any extension whose URL names a confidence (DESIGN.md fixes that one
   is carried, not its URL), else 1.
+- ``meta`` comes back from the Bundle's Provenance (:func:`clinex.fhir.provenance.read_meta`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, cast
 
 from clinex.core.errors import FHIRError
 from clinex.core.types import ASSERTION_FLAGS, ENTITY_TYPES, Assertion, Code, Document, Entity, EntityType
-from clinex.fhir import codes, status
+from clinex.fhir import codes, provenance, status
 from clinex.fhir.attachments import attachment_text
 from clinex.fhir.extensions import (
     ALIGNMENT,
@@ -66,16 +67,18 @@ def bundle_to_document(bundle: dict[str, Any], *, default_id: str, where: str = 
             note = attachment_text(doc_ref[1], where=f"{where} entry[{doc_ref[0]}]") or ""
             patient = _patient(doc_ref[1].get("subject"), references)
     details: dict[int, dict[str, str]] = {}
+    meta: dict[str, Any] = {}
     for index, resource in resources:
         with _reading(where, index, resource):
             _add_tumor_detail(resource, references, details)
+            meta = meta or provenance.read_meta(resource, references) or {}
     entities: list[Entity] = []
     for index, resource in resources:
         if resource["resourceType"] == "Observation" and resource.get("focus"):
             continue  # a tumor detail (read above), not a lab result
         with _reading(where, index, resource):
             entities.extend(_entities(resource, note, details.get(id(resource), {})))
-    return Document(text=note, id=doc_id, entities=entities, patient=patient)
+    return Document(text=note, id=doc_id, entities=entities, patient=patient, meta=meta)
 
 
 @contextmanager
