@@ -329,7 +329,6 @@ def test_fhir_bundle_to_entities(tmp_path: Path) -> None:
 
 
 def test_fhir_reader_reads_clinex_bundles_back(tmp_path: Path) -> None:
-    pytest.importorskip("clinex.fhir.bundle")
     doc = sample_document()
     path = tmp_path / "out.json"
     path.write_text(json.dumps(doc.to_fhir()))

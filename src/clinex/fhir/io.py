@@ -1,7 +1,8 @@
 """Walking FHIR JSON: the values in a file, the entries of a Bundle, and references between them.
 
-Every FHIR reader of clinex (notes for ``clinex extract``, corpora for ``clinex evaluate``,
-structured sources for ``clinex synth``) reads through here:
+The FHIR readers of clinex share it: :mod:`clinex.fhir.read` (the notes ``clinex extract``
+reads), :mod:`clinex.fhir.parse` and :mod:`clinex.corpora.fhir` (``clinex evaluate``) and
+:mod:`clinex.synth.sources` (``clinex synth``):
 
 - :func:`read_json_file` yields the JSON values of one file: each line of an NDJSON file
   (``.ndjson``, ``.jsonl``; Bulk FHIR), else the whole file as one value, or its lines when it
