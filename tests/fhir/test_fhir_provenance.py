@@ -103,6 +103,15 @@ def test_notes_of_one_run_share_one_device_which_a_transaction_puts() -> None:
     assert device_other["fullUrl"] != device_a["fullUrl"]
 
 
+def test_meta_without_software_names_gives_a_device_without_versions() -> None:
+    bundle = document_to_bundle(document(meta={"writer": "template.v1", "split": "test"}))
+    validate_bundle(bundle)
+    (entry,) = by_type(bundle, "Device")
+    assert entry["resource"]["deviceName"] == [{"name": "clinex", "type": "user-friendly-name"}]
+    assert "version" not in entry["resource"]  # FHIR JSON has no empty arrays
+    assert bundle_to_document(bundle, default_id="x").meta == {"writer": "template.v1", "split": "test"}
+
+
 def test_a_document_without_meta_gets_no_provenance() -> None:
     bundle = document_to_bundle(document(meta={}))
     assert by_type(bundle, "Provenance") == [] and by_type(bundle, "Device") == []

@@ -58,17 +58,19 @@ def device(meta: dict[str, Any], run: str) -> dict[str, Any]:
         names.append({"name": str(model["name"]), "type": "model-name"})
     versions = [("clinex", meta.get("clinex_version")), ("extractor", extractor)]
     versions += [(f"model {key}", value) for key, value in model.items() if key != "name"]
-    return {
+    result: dict[str, Any] = {
         "resourceType": "Device",
         "extension": [{"url": RUN_META, "valueString": run}],
         "deviceName": names,
-        "type": {"text": "clinical information extraction software"},
-        "version": [
-            {"type": {"text": kind}, "value": str(value)}
-            for kind, value in versions
-            if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value)
-        ],
     }
+    shown = [
+        {"type": {"text": kind}, "value": str(value)}
+        for kind, value in versions
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value)
+    ]
+    if shown:  # FHIR JSON has no empty arrays
+        result["version"] = shown
+    return result
 
 
 def provenance(*, device_url: str, note_url: str, targets: Iterable[str]) -> dict[str, Any]:
