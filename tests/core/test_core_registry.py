@@ -53,6 +53,7 @@ def test_public_api_is_exactly_all():
         "synth",
         "train",
         "eval",
+        "corpora",
         "service",
         "assertion",
         "inputs",
