@@ -23,10 +23,9 @@ import torch
 
 import clinex
 from clinex.core.types import Document
-from clinex.eval.corpus import Corpus
+from clinex.corpora import Corpus, read_codiesp, read_jsonl
+from clinex.corpora.jsonl import write_jsonl
 from clinex.eval.evaluation import EvalOptions, evaluate
-from clinex.eval.readers import read_codiesp, read_jsonl
-from clinex.eval.readers.jsonl import write_jsonl
 
 SYNTH_CATEGORIES = (
     "entities",

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from clinex.core.registry import extractors
+from clinex.core.systems import ICD10CM, LOINC, RXNORM
 from clinex.core.types import Assertion, Code, Entity
 
 #: The workspace's public data (read-only; see its README).
@@ -55,10 +56,6 @@ def shared_data() -> Path:
         pytest.skip(f"the workspace's public data is not here ({SHARED_DATA}); see ../shared/data/README.md")
     return SHARED_DATA
 
-
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-LOINC = "http://loinc.org"
 
 #: phrase → the entity FixedEntitiesExtractor reports where the phrase occurs (first occurrence).
 LETTER_ENTITIES: dict[str, dict[str, Any]] = {

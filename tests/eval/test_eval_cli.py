@@ -5,9 +5,9 @@ import pytest
 from typer.testing import CliRunner
 
 from clinex.cli.app import app
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Assertion, Code, Document, Entity
-from clinex.eval.codes import ICD10CM
-from clinex.eval.readers import write_jsonl
+from clinex.corpora import write_jsonl
 
 NOTE = "Patient denies chest pain. Known type 2 diabetes on metformin."
 runner = CliRunner()

@@ -1,7 +1,7 @@
 import pytest
 
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Assertion, Code, Entity
-from clinex.eval.codes import ICD10CM
 from clinex.eval.doclevel import CODE_SETS, average_precision, code_set, ranked_codes, set_score
 
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 
 from clinex.core.errors import ConfigError, EvaluationError
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Assertion, Code, Document, Entity
+from clinex.corpora import Corpus
 from clinex.eval import EvalOptions, evaluate, evaluate_paths
-from clinex.eval.codes import ICD10CM
-from clinex.eval.corpus import Corpus
 
 NOTE = "Medications: metformin 500 mg daily.\nAssessment: no chest pain. Type 2 diabetes. Cough."
 

@@ -1,9 +1,9 @@
 import pytest
 
 from clinex.core.errors import ConfigError
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Code, Entity
 from clinex.eval.categories import CATEGORIES
-from clinex.eval.codes import ICD10CM
 from clinex.eval.matching import check_mode, match
 
 NOTE = "Metformin 500 mg daily. No chest pain. Type 2 diabetes."

@@ -5,8 +5,8 @@ import pytest
 
 from clinex.core.errors import EvaluationError
 from clinex.core.types import Assertion, Entity
+from clinex.corpora import read_negex_rows
 from clinex.eval.negex_eval import evaluate_negex
-from clinex.eval.readers import read_negex_rows
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "negex" / "dev.tsv"
 HEADER = "id\treport\tcondition\tsentence\tnegation\ttemporality\texperiencer"

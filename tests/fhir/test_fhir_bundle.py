@@ -129,6 +129,9 @@ MED_NOTE = "Metformin 500 mg orally twice daily. Stopped warfarin. No aspirin. I
         ("Metformin", Assertion(), "active"),
         ("warfarin", Assertion(historical=True), "completed"),
         ("aspirin", Assertion(negated=True), "not-taken"),
+        # A medication the note only considers is not being taken: R4 says "intended".
+        ("Insulin", Assertion(hypothetical=True), "intended"),
+        ("warfarin", Assertion(historical=True, hypothetical=True), "completed"),
     ],
 )
 def test_medication_status_follows_assertion(phrase: str, assertion: Assertion, status: str) -> None:

@@ -4,14 +4,13 @@ report = evaluate_paths(Path("gold.jsonl"), {"rules": Path("rules.jsonl")})
 write_report(report, Path("out/eval"))  # metrics.json + report.html
 """
 
+from clinex.corpora import FORMATS, Corpus, read_corpus
 from clinex.eval.bootstrap import PairedTest
 from clinex.eval.calibration import Calibration, calibration
 from clinex.eval.categories import CATEGORIES, Category
-from clinex.eval.corpus import Corpus
 from clinex.eval.evaluation import EvalOptions, evaluate, evaluate_paths
 from clinex.eval.matching import MATCH_MODES, MatchMode, match
 from clinex.eval.negex_eval import NegExScores, evaluate_negex
-from clinex.eval.readers import FORMATS, read_corpus
 from clinex.eval.report_html import render_html, write_report
 from clinex.eval.report_terminal import print_report
 from clinex.eval.results import CategoryResult, ErrorExample, Report, RunResult

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from clinex.core.systems import ATC, ICD10CM, RXNORM
 from clinex.core.types import ENTITY_TYPES, Entity
-from clinex.eval.codes import ATC, ICD10CM, RXNORM, icd_category, normal_attribute, normal_code
+from clinex.eval.codes import icd_category, normal_attribute
+from clinex.terminology.icd10cm import normal_code
 
 Key = Callable[[Entity], "str | None"]
 

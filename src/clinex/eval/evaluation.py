@@ -11,15 +11,14 @@ from numpy.typing import NDArray
 
 from clinex.core.errors import ConfigError, EvaluationError
 from clinex.core.types import Document, Entity
-from clinex.eval._problems import Problems
+from clinex.corpora import Corpus, read_corpus
+from clinex.corpora.problems import Problems
 from clinex.eval.assertions import AssertionScores, assertion_class
 from clinex.eval.bootstrap import PairedTest, confidence_intervals, paired_test, resample_indices
 from clinex.eval.calibration import Calibration, calibration
 from clinex.eval.categories import CATEGORIES, Category
-from clinex.eval.corpus import Corpus, align
 from clinex.eval.doclevel import CODE_SETS, average_precision, code_set, ranked_codes, set_score
 from clinex.eval.matching import DocMatch, MatchMode, check_mode, match
-from clinex.eval.readers import read_corpus
 from clinex.eval.results import CategoryResult, ErrorExample, Report, RunResult
 from clinex.eval.scores import PRFScore, mean_defined
 from clinex.eval.sections import Sections
@@ -103,7 +102,7 @@ def _run(
     indices: NDArray[np.int64],
     sections: dict[str, Sections],
 ) -> RunResult:
-    doc_ids = align(gold, pred)
+    doc_ids = _align(gold, pred)
     _check_same_notes(gold, pred, doc_ids)
     grounded = gold.grounded
     categories: dict[str, CategoryResult] = {}
@@ -146,6 +145,25 @@ def _run(
         examples=_examples(gold, pred, doc_ids, reference_matches, options.examples),
         unscored=unscored,
     )
+
+
+def _align(gold: Corpus, pred: Corpus) -> list[str]:
+    """The document ids to score; raises EvaluationError naming ids found on one side only.
+
+    Predictions for documents absent from the gold are always an error. Gold documents absent
+    from the predictions are an error unless the prediction format is sparse, where absence
+    means "nothing predicted".
+    """
+    problems = Problems(f"ids of {pred.source} against {gold.source}")
+    for doc_id in pred.documents:
+        if doc_id not in gold.documents:
+            problems.add(pred.location(doc_id), f"id {doc_id!r} is not in the gold")
+    if not pred.sparse:
+        for doc_id in gold.documents:
+            if doc_id not in pred.documents:
+                problems.add(gold.location(doc_id), f"id {doc_id!r} has no prediction record")
+    problems.raise_if_any(hint="gold and predictions must describe the same notes with the same ids")
+    return list(gold.documents)
 
 
 def _check_same_notes(gold: Corpus, pred: Corpus, doc_ids: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from clinex.core.errors import EvaluationError
 from clinex.core.types import Assertion, Entity
-from clinex.eval.readers.negex import read_negex_rows
+from clinex.corpora.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 
 AssertionMethod = Callable[[str, Sequence[Entity]], Sequence[Entity]]

@@ -2,11 +2,14 @@
 
 Every resource gets a deterministic id, ``uuid5(namespace, "<document id>/<role>")``, so the same
 input gives the same bundle; entries have ``urn:uuid:<id>`` fullUrls and refer to each other by
-them (in ``collection`` and ``transaction`` bundles alike). In a ``transaction`` bundle each
-entry is a ``POST`` of its resource type, except a Patient given with an id in the input, which
-is a ``PUT Patient/<id>`` so that loading twice does not duplicate the patient. A Patient known
-only by id (``{"resourceType": "Patient", "id": ...}``, as read from a DocumentReference's
-subject) gets no entry: resources refer to ``Patient/<id>`` directly.
+them (in ``collection`` and ``transaction`` bundles alike). The Document's ``meta`` becomes a
+Provenance of the extracted resources and the Device it names (:mod:`clinex.fhir.provenance`),
+the last two entries; the Device's id is ``uuid5(namespace, "device/<meta as JSON>")``, shared by
+every note of one run. In a ``transaction`` bundle each entry is a ``POST`` of its resource type,
+except a Patient given with an id in the input and the Device, which are ``PUT <Type>/<id>`` so
+that loading twice (or many notes of one run) does not duplicate them. A Patient known only by
+id (``{"resourceType": "Patient", "id": ...}``, as read from a DocumentReference's subject) gets
+no entry: resources refer to ``Patient/<id>`` directly.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from clinex.core.errors import ConfigError
 from clinex.core.types import Document, Entity
-from clinex.fhir import resources
+from clinex.fhir import provenance, resources
 from clinex.fhir.extensions import NOTE_ID_SYSTEM, TAG_SYSTEM, evidence_extensions
 from clinex.fhir.oncology import tumor_resources
 
@@ -44,7 +47,10 @@ def document_to_bundle(doc: Document, *, bundle_type: str = "collection") -> dic
     for full_url, resource in entries:
         entry: dict[str, Any] = {"fullUrl": full_url, "resource": resource}
         if bundle_type == "transaction":
-            entry["request"] = _request(resource, given_patient_id=builder.given_patient_id)
+            put = builder.puts.get(full_url)
+            entry["request"] = (
+                {"method": "PUT", "url": put} if put else {"method": "POST", "url": resource["resourceType"]}
+            )
         bundle["entry"].append(entry)
     return bundle
 
@@ -53,18 +59,12 @@ def _uuid(doc_id: str, role: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{doc_id}/{role}"))
 
 
-def _request(resource: dict[str, Any], *, given_patient_id: str | None) -> dict[str, str]:
-    kind = resource["resourceType"]
-    if kind == "Patient" and given_patient_id is not None:
-        return {"method": "PUT", "url": f"Patient/{given_patient_id}"}
-    return {"method": "POST", "url": kind}
-
-
 class _Builder:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.entries: list[tuple[str, dict[str, Any]]] = []
-        self.given_patient_id: str | None = None
+        #: fullUrl → ``Type/id`` of the entries a transaction PUTs rather than POSTs.
+        self.puts: dict[str, str] = {}
 
     def build(self) -> list[tuple[str, dict[str, Any]]]:
         patient = self.doc.patient
@@ -76,12 +76,28 @@ class _Builder:
             patient_url = self._add("patient", self._patient())
         note_url = self._add("note", self._document_reference(patient_url))
         refs = resources.Refs(patient=patient_url, note=note_url)
+        extracted: list[str] = []
         for index, entity in enumerate(self.doc.entities):
             for full_url, resource in self._entity_resources(index, entity, refs):
                 resource["id"] = full_url.removeprefix("urn:uuid:")
-                resource["extension"] = evidence_extensions(entity, note_url)
+                resource["extension"] = evidence_extensions(entity, note_url, resource["resourceType"])
                 self.entries.append((full_url, _ordered(resource)))
+                extracted.append(full_url)
+        if self.doc.meta:
+            self._provenance(note_url, extracted)
         return self.entries
+
+    def _provenance(self, note_url: str, targets: list[str]) -> None:
+        run = provenance.run_json(self.doc.meta, doc_id=self.doc.id)
+        device_id = str(uuid.uuid5(_NAMESPACE, f"device/{run}"))
+        device_url = f"urn:uuid:{device_id}"
+        self.entries.append(
+            (device_url, _ordered({"id": device_id, **provenance.device(self.doc.meta, run)}))
+        )
+        self.puts[device_url] = f"Device/{device_id}"
+        record = provenance.provenance(device_url=device_url, note_url=note_url, targets=targets)
+        record_id = _uuid(self.doc.id, "provenance")
+        self.entries.append((f"urn:uuid:{record_id}", _ordered({"id": record_id, **record})))
 
     def _add(self, role: str, resource: dict[str, Any]) -> str:
         resource_id = _uuid(self.doc.id, role)
@@ -97,7 +113,8 @@ class _Builder:
                 "meta": {"tag": [{"system": TAG_SYSTEM, "code": "placeholder", "display": "placeholder"}]},
             }
         patient = copy.deepcopy(self.doc.patient)
-        self.given_patient_id = patient.get("id")
+        if patient.get("id") is not None:
+            self.puts[f"urn:uuid:{_uuid(self.doc.id, 'patient')}"] = f"Patient/{patient['id']}"
         return patient
 
     def _document_reference(self, patient_url: str) -> dict[str, Any]:

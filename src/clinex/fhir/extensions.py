@@ -10,17 +10,35 @@
 - ``https://clinex.dev/fhir/StructureDefinition/assertion``: valueCode, one per assertion flag
   that is set (``negated``, ``historical``, ``family``, ``uncertain``, ``hypothetical``), so the
   flags survive where a resource has no status element for them.
+- ``https://clinex.dev/fhir/StructureDefinition/entity-type``: valueCode, the entity type where
+  the resource type does not say it (a tumor's Condition; a FamilyMemberHistory of a
+  medication, lab, procedure or tumor).
+- ``https://clinex.dev/fhir/StructureDefinition/alignment``: valueCode ``fuzzy`` on an entity
+  grounded by fuzzy alignment (an offset means ``exact``, its absence ``none``).
+- ``https://clinex.dev/fhir/StructureDefinition/run-meta``: valueString on the Device of the
+  Bundle's Provenance, the Document's ``meta`` as compact JSON (:mod:`clinex.fhir.provenance`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from clinex.core.types import Entity
+from clinex.core.types import Entity, EntityType
 
 DERIVATION_REFERENCE = "http://hl7.org/fhir/StructureDefinition/derivation-reference"
 CONFIDENCE = "https://clinex.dev/fhir/StructureDefinition/confidence"
 ASSERTION = "https://clinex.dev/fhir/StructureDefinition/assertion"
+ENTITY_TYPE = "https://clinex.dev/fhir/StructureDefinition/entity-type"
+ALIGNMENT = "https://clinex.dev/fhir/StructureDefinition/alignment"
+RUN_META = "https://clinex.dev/fhir/StructureDefinition/run-meta"
+#: The entity type each resource type stands for when it carries no entity-type extension.
+IMPLIED_TYPES: dict[str, EntityType] = {
+    "Condition": "condition",
+    "FamilyMemberHistory": "condition",
+    "MedicationStatement": "medication",
+    "Observation": "lab",
+    "Procedure": "procedure",
+}
 #: Identifier system for the note id a user gave (JSONL id, file name, DocumentReference id).
 NOTE_ID_SYSTEM = "https://clinex.dev/fhir/NamingSystem/note-id"
 #: meta.tag system; ``placeholder`` marks a Patient made up because the input named none.
@@ -29,8 +47,9 @@ TAG_SYSTEM = "https://clinex.dev/fhir/CodeSystem/tag"
 NOTE_TEXT_PATH = "DocumentReference.content[0].attachment.data"
 
 
-def evidence_extensions(entity: Entity, note_ref: str) -> list[dict[str, Any]]:
-    """derivation-reference, confidence and assertion extensions for one entity's resource."""
+def evidence_extensions(entity: Entity, note_ref: str, resource_type: str) -> list[dict[str, Any]]:
+    """derivation-reference, confidence, assertion, entity-type and alignment extensions for one
+    of an entity's resources."""
     parts: list[dict[str, Any]] = [
         {"url": "reference", "valueReference": {"reference": note_ref}},
         {"url": "path", "valueString": NOTE_TEXT_PATH},
@@ -43,4 +62,8 @@ def evidence_extensions(entity: Entity, note_ref: str) -> list[dict[str, Any]]:
         {"url": CONFIDENCE, "valueDecimal": round(entity.confidence, 4)},
     ]
     extensions.extend({"url": ASSERTION, "valueCode": flag} for flag in entity.assertion.names())
+    if IMPLIED_TYPES.get(resource_type) != entity.type:
+        extensions.append({"url": ENTITY_TYPE, "valueCode": entity.type})
+    if entity.alignment == "fuzzy":
+        extensions.append({"url": ALIGNMENT, "valueCode": "fuzzy"})
     return extensions

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from clinex.core.systems import LOINC
 from clinex.core.types import Entity
 from clinex.fhir import codes
 from clinex.fhir.dates import parse_date
@@ -67,11 +68,11 @@ def tumor_resources(entity: Entity, refs: Refs, new_ref: NewRef) -> list[tuple[s
         ]
     histology = entity.attributes.get("histology", "").strip()
     if histology:
-        code = codes.concept(codes.LOINC, *codes.HISTOLOGY_LOINC)
+        code = codes.concept(LOINC, *codes.HISTOLOGY_LOINC)
         pairs.append((new_ref("histology"), observation(code, {"valueCodeableConcept": {"text": histology}})))
     grade = entity.attributes.get("grade", "").strip()
     if grade:
-        code = codes.concept(codes.LOINC, *codes.GRADE_LOINC)
+        code = codes.concept(LOINC, *codes.GRADE_LOINC)
         pairs.append((new_ref("grade"), observation(code, {"valueCodeableConcept": {"text": grade}})))
     return pairs
 
@@ -83,13 +84,13 @@ def _staging(
     group = _STAGE_GROUP.search(tnm)
     pairs: list[tuple[str, dict[str, Any]]] = []
     for kind, category, written in categories:
-        code = codes.concept(codes.LOINC, *codes.TNM_CATEGORY_LOINC[(kind, category)])
+        code = codes.concept(LOINC, *codes.TNM_CATEGORY_LOINC[(kind, category)])
         pairs.append(
             (new_ref(f"tnm-{category}"), observation(code, {"valueCodeableConcept": {"text": written}}))
         )
     if group:
         kind = categories[0][0] if categories else "c"
-        code = codes.concept(codes.LOINC, *codes.STAGE_GROUP_LOINC[kind])
+        code = codes.concept(LOINC, *codes.STAGE_GROUP_LOINC[kind])
         value: dict[str, Any] = {"valueCodeableConcept": {"text": f"Stage {group['group'].upper()}"}}
         if pairs:
             value["hasMember"] = [{"reference": url} for url, _ in pairs]

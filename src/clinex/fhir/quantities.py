@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from clinex.core.systems import UCUM
 from clinex.terminology.ucum import NUMBER, normalise_unit, number_value
-
-UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 _NUMBER_UNIT = re.compile(rf"^\s*(?P<comparator><=|>=|<|>)?\s*(?P<number>{NUMBER})\s*(?P<unit>.*?)\s*$")
 
@@ -34,6 +33,6 @@ def parse_quantity(value: str, unit: str | None = None) -> dict[str, Any] | None
         quantity["unit"] = written_unit
         code = normalise_unit(written_unit)
         if code is not None:
-            quantity["system"] = UCUM_SYSTEM
+            quantity["system"] = UCUM
             quantity["code"] = code
     return quantity

@@ -1,13 +1,7 @@
 """One entity → its FHIR R4 resource(s) (as JSON-ready dicts, without ids or extensions).
 
-Status rules (DESIGN.md): Condition — negated → verificationStatus ``refuted``,
-uncertain/hypothetical → ``provisional``, else ``confirmed``; historical → clinicalStatus
-``inactive`` (the claim the note supports; ``resolved`` would say more), else ``active``;
-refuted conditions carry no clinicalStatus. MedicationStatement — negated → ``not-taken``,
-historical → ``completed``, else ``active``. Procedure — negated → ``not-done``, else
-``completed``. Observation — negated → ``cancelled``, else ``final``. Any entity with the family
-flag becomes a FamilyMemberHistory (a negated one says so in ``condition.note``, as R4 has no
-element for it).
+Statuses come from the assertion flags by the table of :mod:`clinex.fhir.status` (DESIGN.md's
+rules). Any entity with the family flag becomes a FamilyMemberHistory.
 """
 
 from __future__ import annotations
@@ -16,10 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from clinex.core.systems import GTS_ABBREVIATION, SNOMED
 from clinex.core.types import Entity
-from clinex.fhir import codes
+from clinex.fhir import codes, status
 from clinex.fhir.dates import parse_date
 from clinex.fhir.quantities import parse_quantity
+from clinex.terminology import attributes
 
 # How far around a family entity to look for the relative it is about ("mother had ...").
 _RELATION_WINDOW = 120
@@ -44,18 +40,14 @@ def code_concept(entity: Entity) -> dict[str, Any]:
 
 
 def condition(entity: Entity, refs: Refs) -> dict[str, Any]:
-    flags = entity.assertion
     resource: dict[str, Any] = {"resourceType": "Condition"}
-    if not flags.negated:
-        status = "inactive" if flags.historical else "active"
-        resource["clinicalStatus"] = codes.concept(codes.CONDITION_CLINICAL, status, status.capitalize())
-    if flags.negated:
-        verification = ("refuted", "Refuted")
-    elif flags.uncertain or flags.hypothetical:
-        verification = ("provisional", "Provisional")
-    else:
-        verification = ("confirmed", "Confirmed")
-    resource["verificationStatus"] = codes.concept(codes.CONDITION_VERIFICATION, *verification)
+    for element, table, system in (
+        ("clinicalStatus", status.CLINICAL, status.CONDITION_CLINICAL),
+        ("verificationStatus", status.VERIFICATION, status.CONDITION_VERIFICATION),
+    ):
+        code = table.write(entity.assertion)
+        if code is not None:
+            resource[element] = codes.concept(system, code, code.capitalize())
     resource["code"] = code_concept(entity)
     resource["subject"] = {"reference": refs.patient}
     onset = parse_date(entity.attributes.get("date", ""))
@@ -74,7 +66,7 @@ def family_member_history(entity: Entity, refs: Refs, note: str) -> dict[str, An
         notes.append({"text": f"extracted as {entity.type}"})
     if entity.assertion.negated:
         # R4 has no element to deny a relative's condition; say it where every reader sees it.
-        notes.append({"text": "negated in the note: the relative is stated not to have this"})
+        notes.append({"text": status.FAMILY_NEGATED_NOTE})
     if notes:
         item["note"] = notes
     onset = parse_date(entity.attributes.get("date", ""))
@@ -82,7 +74,7 @@ def family_member_history(entity: Entity, refs: Refs, note: str) -> dict[str, An
         item["onsetString"] = onset
     return {
         "resourceType": "FamilyMemberHistory",
-        "status": "completed",
+        "status": status.FAMILY_STATUS,
         "patient": {"reference": refs.patient},
         "relationship": codes.concept(codes.ROLE_CODE, relation_code, relation_display),
         "condition": [item],
@@ -106,11 +98,9 @@ def _relation(entity: Entity, note: str) -> tuple[str, str]:
 
 
 def medication_statement(entity: Entity, refs: Refs) -> dict[str, Any]:
-    flags = entity.assertion
-    status = "not-taken" if flags.negated else "completed" if flags.historical else "active"
     resource: dict[str, Any] = {
         "resourceType": "MedicationStatement",
-        "status": status,
+        "status": status.MEDICATION.write(entity.assertion),
         "medicationCodeableConcept": code_concept(entity),
         "subject": {"reference": refs.patient},
     }
@@ -124,25 +114,19 @@ def medication_statement(entity: Entity, refs: Refs) -> dict[str, Any]:
     return resource
 
 
-def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
-    dose, route, frequency = (attributes.get(k, "").strip() for k in ("dose", "route", "frequency"))
+def _dosage(written: dict[str, str]) -> dict[str, Any]:
+    dose, route, frequency = (written.get(k, "").strip() for k in ("dose", "route", "frequency"))
     dosage: dict[str, Any] = {}
     text = " ".join(part for part in (dose, route, frequency) if part)
     if text:
         dosage["text"] = text
     if frequency:
-        timing: dict[str, Any] = {"code": {"text": frequency}}
-        known = codes.FREQUENCIES.get(codes.normalise(frequency))
-        if known:
-            gts, count, period, unit = known
-            timing["code"]["coding"] = [codes.coding(codes.GTS_ABBREVIATION, gts)]
-            timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
-        dosage["timing"] = timing
+        dosage.update(_timing(frequency))
     if route:
         route_concept: dict[str, Any] = {"text": route}
-        known_route = codes.ROUTES.get(codes.normalise(route))
-        if known_route:
-            route_concept["coding"] = [codes.coding(codes.SNOMED, *known_route)]
+        known_route = attributes.route(route)
+        if known_route is not None:
+            route_concept["coding"] = [codes.coding(SNOMED, known_route.snomed, known_route.display)]
         dosage["route"] = route_concept
     quantity = parse_quantity(dose) if dose else None
     if quantity and "comparator" not in quantity:  # doseQuantity is a SimpleQuantity: no comparator
@@ -150,10 +134,30 @@ def _dosage(attributes: dict[str, str]) -> dict[str, Any]:
     return dosage
 
 
+def _timing(frequency: str) -> dict[str, Any]:
+    """``timing`` (the frequency as written, its GTSAbbreviation code and ``Timing.repeat`` where
+    known) and, for a frequency taken as needed, ``asNeededBoolean`` instead of a timing code."""
+    timing: dict[str, Any] = {"code": {"text": frequency}}
+    found: dict[str, Any] = {"timing": timing}
+    known = attributes.frequency(frequency)
+    if known is None:
+        return found
+    if known.gts is not None and not known.as_needed:
+        timing["code"]["coding"] = [codes.coding(GTS_ABBREVIATION, known.gts)]
+    if known.repeat is not None:
+        count, period, unit = known.repeat
+        timing["repeat"] = {"frequency": count, "period": period, "periodUnit": unit}
+        if known.when:
+            timing["repeat"]["when"] = list(known.when)
+    if known.as_needed:
+        found["asNeededBoolean"] = True
+    return found
+
+
 def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "status": "cancelled" if entity.assertion.negated else "final",
+        "status": status.OBSERVATION.write(entity.assertion),
         "category": [codes.concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
         "code": code_concept(entity),
         "subject": {"reference": refs.patient},
@@ -176,7 +180,7 @@ def lab_observation(entity: Entity, refs: Refs) -> dict[str, Any]:
 def procedure(entity: Entity, refs: Refs) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
-        "status": "not-done" if entity.assertion.negated else "completed",
+        "status": status.PROCEDURE.write(entity.assertion),
         "code": code_concept(entity),
         "subject": {"reference": refs.patient},
     }

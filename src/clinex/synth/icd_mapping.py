@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 
 import simple_icd_10_cm as icd
 
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Code
 from clinex.terminology.base import Concept, Match, Terminology
-
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-SNOMED = "http://snomed.info/sct"
 
 #: Least lookup score for a display-text mapping to be trusted.
 MIN_LOOKUP_SCORE = 0.9

@@ -13,9 +13,9 @@ import random
 import re
 from dataclasses import dataclass
 
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Code
 from clinex.synth.facts import Fact, Tumor
-from clinex.synth.icd_mapping import ICD10CM
 
 LOINC_T, LOINC_N, LOINC_M = "21905-5", "21906-3", "21907-1"
 LOINC_HISTOLOGY, LOINC_GRADE = "59847-4", "21858-6"

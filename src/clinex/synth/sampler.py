@@ -13,10 +13,10 @@ import random
 from dataclasses import dataclass, replace
 
 from clinex.core.errors import InputError
+from clinex.core.systems import ICD10CM
 from clinex.core.types import Code
 from clinex.synth import oncology
 from clinex.synth.facts import Encounter, Fact, PatientRecord, Role, SampledFacts
-from clinex.synth.icd_mapping import ICD10CM
 
 
 def _pool(*items: tuple[str, str, str]) -> tuple[tuple[str, Code], ...]:

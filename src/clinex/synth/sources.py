@@ -8,7 +8,6 @@ not there, codes from unknown systems and patients without usable facts each giv
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import subprocess
@@ -19,24 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clinex.core.errors import InputError
+from clinex.core.errors import FHIRError, InputError
+from clinex.core.systems import ICD10CM, LOINC, RXNORM, SNOMED
 from clinex.core.types import Code
+from clinex.fhir.io import JsonProblem, References, bundle_entries, read_json_file
 from clinex.synth import oncology
 from clinex.synth.facts import Dose, Encounter, Fact, PatientRecord, Role, Tumor
-from clinex.synth.icd_mapping import (
-    CURATED,
-    ICD10CM,
-    LETTER_NAMES,
-    SNOMED,
-    IcdMapper,
-    plain_name,
-    semantic_tag,
-)
+from clinex.synth.icd_mapping import CURATED, LETTER_NAMES, IcdMapper, plain_name, semantic_tag
 
 log = logging.getLogger("clinex.synth")
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-LOINC = "http://loinc.org"
 _KNOWN_SYSTEMS = {ICD10CM, SNOMED, RXNORM, LOINC}
 #: Warnings kept verbatim in the report (all are counted).
 MAX_WARNINGS_KEPT = 200
@@ -205,24 +196,11 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def _read_file(path: Path, report: SourceReport) -> Iterator[tuple[dict[str, Any], str]]:
-    if path.suffix == ".ndjson":
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    resource = json.loads(line)
-                except json.JSONDecodeError:
-                    report.warn("malformed JSON", f"{path.name}:{number}")
-                    continue
-                yield from _resources_of(resource, f"{path.name}:{number}", report)
-        return
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        report.warn("malformed JSON", path.name)
-        return
-    yield from _resources_of(data, path.name, report)
+    for item in read_json_file(path):
+        if isinstance(item, JsonProblem):
+            report.warn("malformed JSON", item.where)
+        else:
+            yield from _resources_of(item.value, item.where, report)
 
 
 def _resources_of(data: Any, where: str, report: SourceReport) -> Iterator[tuple[dict[str, Any], str]]:
@@ -232,31 +210,30 @@ def _resources_of(data: Any, where: str, report: SourceReport) -> Iterator[tuple
     if data["resourceType"] != "Bundle":
         yield data, where
         return
-    for index, entry in enumerate(data.get("entry") or []):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or "resourceType" not in resource:
-            report.warn("bundle entry without a resource", f"{where} entry {index}")
+    try:
+        entries = bundle_entries(data, where=where)
+    except FHIRError:
+        report.warn("malformed Bundle", where)
+        return
+    for entry in entries:
+        resource = entry.resource
+        if resource is None:
+            report.warn("bundle entry without a resource", f"{where} entry {entry.index}")
             continue
-        if "id" not in resource and isinstance(entry.get("fullUrl"), str):
-            resource = {**resource, "id": entry["fullUrl"].rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
+        if "id" not in resource and entry.full_url is not None:
+            # The fact's source id: the last part of the fullUrl ("urn:uuid:<id>", ".../Type/<id>").
+            resource = {**resource, "id": entry.full_url.rsplit(":", 1)[-1].rsplit("/", 1)[-1]}
         yield resource, where
-
-
-def _ref_id(reference: Any) -> str | None:
-    if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
-        return None
-    return str(reference["reference"]).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
 def _build(resources: list[tuple[dict[str, Any], str]], report: SourceReport) -> list[PatientRecord]:
     mapper = IcdMapper()
     records: dict[str, PatientRecord] = {}
-    by_id: dict[str, dict[str, Any]] = {}
+    references = References()
     for resource, where in resources:
         if resource["resourceType"] == "Patient" and isinstance(resource.get("id"), str):
             records[resource["id"]] = PatientRecord(id=resource["id"], patient=resource, origin=where)
-        if isinstance(resource.get("id"), str):
-            by_id[resource["id"]] = resource
+        references.add(resource)
     report.patients = len(records)
     staging: dict[str, dict[str, str]] = defaultdict(dict)
     for resource, where in resources:
@@ -264,18 +241,18 @@ def _build(resources: list[tuple[dict[str, Any], str]], report: SourceReport) ->
         if kind not in _READERS and kind != "Observation":
             continue
         rid = str(resource.get("id", "?"))
-        patient_id = _ref_id(resource.get("subject") or resource.get("patient"))
-        if patient_id not in records:
+        patient = references.resolve(resource.get("subject") or resource.get("patient"))
+        record = records.get(patient["id"]) if patient and patient["resourceType"] == "Patient" else None
+        if record is None:
             report.warn(f"{kind} refers to a missing patient", f"{where} {kind}/{rid}")
             continue
-        record = records[patient_id]
         record.resources[rid] = resource
         try:
             if kind == "Observation" and _coding(resource.get("code"), LOINC) in oncology.STAGING_LOINCS:
                 staging[record.id][str(_coding(resource.get("code"), LOINC))] = _value_text(resource)
                 continue
             read = _READERS.get(kind, _read_observation)
-            result = read(resource, by_id, mapper, report, f"{where} {kind}/{rid}")
+            result = read(resource, references, mapper, report, f"{where} {kind}/{rid}")
         except (KeyError, TypeError, ValueError, AttributeError):
             report.warn(f"malformed {kind}", f"{where} {kind}/{rid}")
             continue
@@ -389,7 +366,7 @@ def _condition_code(
 
 
 def _read_condition(
-    resource: dict[str, Any], _by_id: Any, mapper: IcdMapper, report: SourceReport, where: str
+    resource: dict[str, Any], _references: Any, mapper: IcdMapper, report: SourceReport, where: str
 ) -> Fact | None:
     verification = _coding(resource.get("verificationStatus"))
     if verification == "entered-in-error":
@@ -416,7 +393,7 @@ def _read_condition(
 
 
 def _read_family(
-    resource: dict[str, Any], _by_id: Any, mapper: IcdMapper, report: SourceReport, where: str
+    resource: dict[str, Any], _references: Any, mapper: IcdMapper, report: SourceReport, where: str
 ) -> Fact | None:
     for condition in resource.get("condition") or []:
         named = _condition_code(condition.get("code"), mapper, report, where)
@@ -428,11 +405,11 @@ def _read_family(
 
 
 def _read_medication(
-    resource: dict[str, Any], by_id: dict[str, dict[str, Any]], _m: Any, report: SourceReport, where: str
+    resource: dict[str, Any], references: References, _m: Any, report: SourceReport, where: str
 ) -> Fact | None:
     concept = resource.get("medicationCodeableConcept")
     if concept is None and "medicationReference" in resource:
-        medication = by_id.get(_ref_id(resource["medicationReference"]) or "")
+        medication = references.resolve(resource["medicationReference"])
         if medication is None:
             report.warn("medication reference does not resolve", where)
             return None
@@ -484,7 +461,7 @@ def _per_day(repeat: dict[str, Any]) -> int | None:
 
 
 def _read_observation(
-    resource: dict[str, Any], _by_id: Any, _m: Any, report: SourceReport, where: str
+    resource: dict[str, Any], _references: Any, _m: Any, report: SourceReport, where: str
 ) -> Fact | None:
     codings = _codings(resource.get("code"))
     loinc = _coding(resource.get("code"), LOINC)
@@ -509,7 +486,7 @@ def _read_observation(
 
 
 def _read_procedure(
-    resource: dict[str, Any], _by_id: Any, _m: Any, report: SourceReport, where: str
+    resource: dict[str, Any], _references: Any, _m: Any, report: SourceReport, where: str
 ) -> Fact | None:
     codings = _codings(resource.get("code"))
     coding = next((c for c in codings if c.get("system") == SNOMED and c.get("display")), None)

@@ -35,6 +35,7 @@ from typing import Any
 
 from clinex.core.errors import TerminologyError
 from clinex.core.systems import ICD10CM as SYSTEM
+from clinex.core.systems import ICD10PCS
 from clinex.terminology._index import IndexedTerminology, normalise_term
 from clinex.terminology.base import Concept, Match
 
@@ -64,6 +65,9 @@ _DEFAULT_QUALIFIERS = re.compile(
     r"|\buncomplicated\b|\bwithout complications\b|\bnot intractable\b"
     r"|\bwithout status migrainosus\b|\binitial encounter\b"
 )
+_ICD_CM = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
+# PCS codes are 7 characters; CodiEsp also lists their 3-4 character prefixes.
+_ICD_PCS = re.compile(r"^[0-9A-HJ-NP-Z]{3,7}$")
 
 
 @functools.cache
@@ -148,3 +152,13 @@ def curated_synonyms() -> list[tuple[str, str]]:
     if bad:
         raise TerminologyError(f"icd10cm_synonyms.tsv names unknown codes: {', '.join(bad)}")
     return [(row["term"], row["code"]) for row in rows]
+
+
+def normal_code(code: str) -> str:
+    """``n44.8`` → ``N448``: upper case, no dot or spaces (CodiEsp writes both forms)."""
+    return code.strip().upper().replace(".", "").replace(" ", "")
+
+
+def looks_like_icd(code: str, system: str = SYSTEM) -> bool:
+    """Whether a normalised code has the shape of an ICD-10-CM (or ICD-10-PCS) code."""
+    return bool((_ICD_PCS if system == ICD10PCS else _ICD_CM).match(code))

@@ -26,7 +26,7 @@ from clinex.assertion.features import span_features
 from clinex.assertion.learned import ADD_ONLY_FLAGS, LEARNED_FLAGS, AssertionModel, FlagModel
 from clinex.core.errors import InputError
 from clinex.core.types import Assertion
-from clinex.eval.readers.negex import read_negex_rows
+from clinex.corpora.negex import read_negex_rows
 from clinex.eval.scores import PRFScore
 from clinex.text.sections import blank_nlp, sections_of_doc
 from clinex.train.assertion.config import AssertionTrainConfig

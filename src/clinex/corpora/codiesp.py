@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clinex.core.systems import ICD10CM, ICD10PCS
 from clinex.core.types import Code, Document, Entity, EntityType
-from clinex.eval._problems import Problems
-from clinex.eval.codes import ICD10CM, ICD10PCS, looks_like_icd, normal_code
-from clinex.eval.corpus import Corpus
-from clinex.eval.readers._text import note_text
+from clinex.corpora._text import note_text
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.problems import Problems
+from clinex.terminology.icd10cm import looks_like_icd, normal_code
 
 
 def codiesp_files(path: Path) -> list[Path]:

@@ -1,11 +1,10 @@
-"""A set of annotated documents read from one gold or prediction source."""
+"""A set of annotated documents read from one source (gold, predictions, training data)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from clinex.core.types import Document, Entity
-from clinex.eval._problems import Problems
 
 
 @dataclass(slots=True, kw_only=True)
@@ -31,22 +30,3 @@ class Corpus:
         """The entities of one document; none where a sparse source left it out."""
         doc = self.documents.get(doc_id)
         return [] if doc is None else doc.entities
-
-
-def align(gold: Corpus, pred: Corpus) -> list[str]:
-    """The document ids to score; raises EvaluationError naming ids found on one side only.
-
-    Predictions for documents absent from the gold are always an error. Gold documents absent
-    from the predictions are an error unless the prediction format is sparse, where absence
-    means "nothing predicted".
-    """
-    problems = Problems(f"ids of {pred.source} against {gold.source}")
-    for doc_id in pred.documents:
-        if doc_id not in gold.documents:
-            problems.add(pred.location(doc_id), f"id {doc_id!r} is not in the gold")
-    if not pred.sparse:
-        for doc_id in gold.documents:
-            if doc_id not in pred.documents:
-                problems.add(gold.location(doc_id), f"id {doc_id!r} has no prediction record")
-    problems.raise_if_any(hint="gold and predictions must describe the same notes with the same ids")
-    return list(gold.documents)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinex.core.types import Assertion, Document, Entity
-from clinex.eval._problems import Problems
-from clinex.eval.corpus import Corpus
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.problems import Problems
 
 COLUMNS = ("id", "report", "condition", "sentence", "negation", "temporality", "experiencer")
 _NEGATION = ("Affirmed", "Negated")

@@ -8,9 +8,9 @@ from pathlib import Path
 from clinex.core.errors import InputError
 from clinex.core.serialize import document_from_record, document_to_record
 from clinex.core.types import Document
-from clinex.eval._problems import Problems
-from clinex.eval.corpus import Corpus
-from clinex.eval.readers._text import note_text
+from clinex.corpora._text import note_text
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.problems import Problems
 
 
 def read_jsonl(path: Path, *, text_dir: Path | None = None) -> Corpus:

@@ -6,9 +6,9 @@ import pytest
 
 from clinex.core.errors import EvaluationError
 from clinex.core.serialize import entity_to_dict
+from clinex.core.systems import ICD10CM, RXNORM
 from clinex.core.types import Assertion, Code, Document, Entity
-from clinex.eval.codes import ICD10CM, RXNORM
-from clinex.eval.readers import (
+from clinex.corpora import (
     detect_format,
     read_brat,
     read_codiesp,
@@ -21,7 +21,7 @@ from clinex.eval.readers import (
     write_jsonl,
     write_negex,
 )
-from clinex.eval.readers.fhir import DERIVATION
+from clinex.fhir.extensions import DERIVATION_REFERENCE
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 NOTE = "Metformin 500 mg twice daily. No chest pain. Mother had breast cancer. HbA1c 7.2 %. Invasive ductal carcinoma pT2N1M0 G2."
@@ -203,7 +203,7 @@ def test_negex_unknown_label_is_named(tmp_path: Path) -> None:
 
 def derivation(offset: int, length: int) -> dict[str, object]:
     return {
-        "url": DERIVATION,
+        "url": DERIVATION_REFERENCE,
         "extension": [
             {"url": "reference", "valueReference": {"reference": "DocumentReference/d1"}},
             {"url": "offset", "valueInteger": offset},
@@ -329,7 +329,6 @@ def test_fhir_bundle_to_entities(tmp_path: Path) -> None:
 
 
 def test_fhir_reader_reads_clinex_bundles_back(tmp_path: Path) -> None:
-    pytest.importorskip("clinex.fhir.bundle")
     doc = sample_document()
     path = tmp_path / "out.json"
     path.write_text(json.dumps(doc.to_fhir()))

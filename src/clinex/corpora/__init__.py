@@ -1,4 +1,9 @@
-"""Readers of gold and predictions: clinex JSONL, FHIR Bundles, BRAT, CodiEsp TSV, NegEx TSV."""
+"""Annotated corpora (gold, predictions, training data) read and written in the formats clinex
+knows: clinex JSONL, FHIR Bundles, BRAT standoff, CodiEsp TSV, NegEx TSV.
+
+Evaluation, training and review all read their documents from here; this package never
+imports :mod:`clinex.eval`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clinex.core.errors import EvaluationError
-from clinex.eval.corpus import Corpus
-from clinex.eval.readers.brat import read_brat, write_brat
-from clinex.eval.readers.codiesp import read_codiesp, write_codiesp
-from clinex.eval.readers.fhir import read_fhir
-from clinex.eval.readers.jsonl import read_jsonl, write_jsonl
-from clinex.eval.readers.negex import COLUMNS as NEGEX_COLUMNS
-from clinex.eval.readers.negex import NegExRow, read_negex, read_negex_rows, write_negex
+from clinex.corpora.brat import read_brat, write_brat
+from clinex.corpora.codiesp import read_codiesp, write_codiesp
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.fhir import read_fhir
+from clinex.corpora.jsonl import read_jsonl, write_jsonl
+from clinex.corpora.negex import COLUMNS as NEGEX_COLUMNS
+from clinex.corpora.negex import NegExRow, read_negex, read_negex_rows, write_negex
 
 _READERS: dict[str, Callable[..., Corpus]] = {
     "jsonl": read_jsonl,
@@ -70,6 +75,7 @@ def read_corpus(path: Path, *, format: str | None = None, text_dir: Path | None 
 
 __all__ = [
     "FORMATS",
+    "Corpus",
     "NegExRow",
     "detect_format",
     "read_brat",

@@ -12,11 +12,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from clinex.core import systems
 from clinex.core.types import ASSERTION_FLAGS, ATTRIBUTES, Assertion, Code, Document, Entity, EntityType
-from clinex.eval._problems import Problems
-from clinex.eval.codes import SYSTEM_NAMES
-from clinex.eval.corpus import Corpus
+from clinex.corpora.corpus import Corpus
+from clinex.corpora.problems import Problems
 
+#: Code-system prefixes of BRAT normalisations (``ICD10CM:E11.9``).
+SYSTEM_NAMES: dict[str, str] = {
+    "ICD10CM": systems.ICD10CM,
+    "ICD10PCS": systems.ICD10PCS,
+    "RXNORM": systems.RXNORM,
+    "ATC": systems.ATC,
+    "LOINC": systems.LOINC,
+    "SNOMEDCT": systems.SNOMED,
+}
 #: BRAT type names (lower case) accepted for each clinex entity type.
 TYPE_NAMES: dict[str, EntityType] = {
     "condition": "condition",
