@@ -30,7 +30,7 @@ def extracted(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         e["resource"]
         for e in bundle["entry"]
-        if e["resource"]["resourceType"] not in ("Patient", "DocumentReference")
+        if e["resource"]["resourceType"] not in ("Patient", "DocumentReference", "Provenance", "Device")
     ]
 
 

@@ -27,7 +27,7 @@ def _runs(values: list[str]) -> dict[str, Path]:
 
 def _check_input(path: Path, given_format: str | None, *, option: str) -> None:
     """A missing path, or a format that cannot be told, named with the option that fixes it."""
-    from clinex.eval.readers import FORMATS, detect_format
+    from clinex.corpora import FORMATS, detect_format
 
     if not path.exists():
         raise InputError(f"{option} {path}: no such file or directory", hint="check the path and try again")

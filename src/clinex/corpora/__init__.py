@@ -58,7 +58,7 @@ def detect_format(path: Path) -> str:
         return "fhir" if isinstance(record, dict) and record.get("resourceType") == "Bundle" else "jsonl"
     raise EvaluationError(
         f"cannot tell the format of {path.name}",
-        hint=f"name it .jsonl/.json/.ann/.tsv, or pass --format ({', '.join(FORMATS)})",
+        hint=f"name it .jsonl/.json/.ann/.tsv, or give its format: one of {', '.join(FORMATS)}",
     )
 
 
