@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from clinex.core.systems import ICD10CM as ICD
 from clinex.core.types import Entity
 from clinex.extractors.encoder.retrieval import EmbeddingIndex, SentenceEmbedder
 from clinex.terminology import load
@@ -13,8 +14,6 @@ from clinex.terminology._index import IndexedTerminology
 from clinex.terminology.base import Concept
 from clinex.terminology.coding import Coder
 from clinex.terminology.normalise import MIN_RETRIEVAL_SIMILARITY, normalise
-
-ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 @pytest.fixture()

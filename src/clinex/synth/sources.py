@@ -25,6 +25,7 @@ from clinex.fhir.io import JsonProblem, References, bundle_entries, read_json_fi
 from clinex.synth import oncology
 from clinex.synth.facts import Dose, Encounter, Fact, PatientRecord, Role, Tumor
 from clinex.synth.icd_mapping import CURATED, LETTER_NAMES, IcdMapper, plain_name, semantic_tag
+from clinex.terminology import attributes
 
 log = logging.getLogger("clinex.synth")
 
@@ -80,17 +81,6 @@ _ADMIN_PROCEDURE = re.compile(
 )
 _STRENGTH = re.compile(
     r"^(?:NDA\d+ [\d.]+ ML )?(?P<name>[A-Za-z][A-Za-z ,\-]*?) (?P<value>[\d.]+) (?P<unit>MG/ML|MG|MCG|UNT/ML|UNT|ML)\b(?P<form>.*)$"
-)
-_ROUTES = (
-    ("oral", "oral"),
-    ("chewable", "oral"),
-    ("inhal", "inhalation"),
-    ("inject", "subcutaneous"),
-    ("prefilled syringe", "subcutaneous"),
-    ("topical", "topical"),
-    ("transdermal", "transdermal"),
-    ("nasal", "nasal"),
-    ("auto-injector", "intramuscular"),
 )
 
 
@@ -427,7 +417,7 @@ def _read_medication(
     count = float((((dosage.get("doseAndRate") or [{}])[0].get("doseQuantity")) or {}).get("value", 1))
     unit = match["unit"].lower().replace("unt", "units").replace("mcg", "µg")
     form = match["form"].lower()
-    route = next((r for key, r in _ROUTES if key in form), None)
+    route = attributes.route_of_form(form)
     repeat = (dosage.get("timing") or {}).get("repeat") or {}
     per_day = 0 if dosage.get("asNeededBoolean") else _per_day(repeat)
     status = resource.get("status")

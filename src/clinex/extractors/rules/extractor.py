@@ -22,6 +22,7 @@ log = logging.getLogger("clinex.rules")
 _MED_WINDOW = 80
 _DATE_WINDOW = 60
 _LINE_BREAKS_TO_SPACES = str.maketrans("\n\r", "  ")
+_MEDICATION_END = re.compile(r";|\.(?=\s+[A-Z])|,\s*(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +140,9 @@ def _line_end(text: str, start: int, window: int, limit: int | None = None) -> i
 
 def _medication_attributes(text: str, end: int, limit: int) -> dict[str, str]:
     stop = _line_end(text, end, _MED_WINDOW, limit)
-    # A following sentence or another drug's list item ends this drug's window.
-    boundary = re.search(r"[.;](?:\s|$)|,\s*(?=[A-Z])", text[end:stop])
+    # A following sentence or another drug's list item ends this drug's window; the dot of an
+    # abbreviation ("p.o. bid", "inh. p.r.n.") does not.
+    boundary = _MEDICATION_END.search(text[end:stop])
     window = text[end : end + boundary.start()] if boundary else text[end:stop]
     found = {}
     dose = attributes.DOSE.search(window)

@@ -23,6 +23,7 @@ import yaml
 from clinex.core.types import Entity
 from clinex.synth.facts import Dose, Fact, SampledFacts
 from clinex.synth.writers.base import Letter
+from clinex.terminology import attributes
 
 LAYOUTS: tuple[str, ...] = ("us_a", "us_b", "de_a", "de_b")
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -40,23 +41,10 @@ _DATE_FORMATS = {
     "us": ("%m/%d/%Y", "%B %d, %Y", "%Y-%m-%d", "%m/%d/%y"),
     "de": ("%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d", "%d %b %Y"),
 }
-_FREQUENCIES: dict[int, tuple[str, ...]] = {
-    0: ("as needed", "prn", "p.r.n.", "PRN", "on demand"),
-    1: ("once daily", "qd", "daily", "od", "1x daily", "QD"),
-    2: ("twice daily", "bid", "b.i.d.", "BID", "2x daily"),
-    3: ("three times daily", "tid", "t.i.d.", "TID", "3x daily"),
-    4: ("four times daily", "qid", "q.i.d.", "4x daily"),
-}
-_SCHEMES = {1: ("1-0-0", "0-0-1"), 2: ("1-0-1",), 3: ("1-1-1",), 4: ("1-1-1-1",)}
-_ROUTES: dict[str, tuple[str, ...]] = {
-    "oral": ("p.o.", "po", "PO", "orally", "oral"),
-    "subcutaneous": ("s.c.", "SC", "subcutaneously"),
-    "intramuscular": ("i.m.", "IM"),
-    "inhalation": ("inhaled", "inh."),
-    "topical": ("topical", "topically"),
-    "transdermal": ("transdermal",),
-    "nasal": ("nasal", "intranasal"),
-}
+# The spellings letters use for frequencies, dosing schemes and routes: the one vocabulary's.
+_FREQUENCIES = attributes.letter_frequencies()
+_SCHEMES = attributes.letter_schemes()
+_ROUTES = attributes.letter_routes()
 _UNITS: dict[str, tuple[str, ...]] = {
     "mg/dL": ("mg/dL", "mg/dl"),
     "g/dL": ("g/dL", "g/dl"),
