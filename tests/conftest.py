@@ -4,15 +4,15 @@ Flags (spacy-llm's pattern): ``--gpu`` (or ``CLINEX_TEST_GPU=1``) runs tests mar
 ``--slow`` (or ``CLINEX_TEST_SLOW=1``) those marked ``slow``, ``--external`` those marked
 ``external`` (a remote server or API); without the flag each is skipped with the reason.
 The public data of ``../shared/data`` is reached through the ``shared_data`` fixture, which
-skips with one reason where the folder is absent (a clone outside the workspace).
+skips with one reason where the folder is absent (a clone outside the workspace). Stand-ins
+come from :mod:`clinex.testing` and are registered only for the test that asks for them.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 
 from clinex.core.registry import extractors
 from clinex.core.systems import ICD10CM, LOINC, RXNORM
-from clinex.core.types import Assertion, Code, Entity
+from clinex.testing import FixedEntitiesExtractor
 
 #: The workspace's public data (read-only; see its README).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -57,35 +57,44 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-#: phrase → the entity FixedEntitiesExtractor reports where the phrase occurs (first occurrence).
+@pytest.fixture
+def fixed_extractor_name() -> Iterator[str]:
+    """:class:`clinex.testing.FixedEntitiesExtractor` with :data:`LETTER_ENTITIES` (the demo
+    letter's entities), registered as ``fixed.v1`` for one test only; yields ``"fixed"``."""
+    with extractors.override("fixed.v1", functools.partial(FixedEntitiesExtractor, LETTER_ENTITIES)):
+        yield "fixed"
+
+
+#: phrase → the entity FixedEntitiesExtractor reports where the phrase occurs (first occurrence),
+#: in the JSONL form (examples/discharge_letter.txt holds every phrase).
 LETTER_ENTITIES: dict[str, dict[str, Any]] = {
-    "Community-acquired pneumonia": {"type": "condition", "code": Code(system=ICD10CM, code="J18.9")},
+    "Community-acquired pneumonia": {"type": "condition", "code": {"system": ICD10CM, "code": "J18.9"}},
     "pulmonary embolism": {
         "type": "condition",
-        "assertion": Assertion(negated=True),
-        "code": Code(system=ICD10CM, code="I26.99"),
+        "assertion": {"negated": True},
+        "code": {"system": ICD10CM, "code": "I26.99"},
     },
     "myocardial infarction": {
         "type": "condition",
-        "assertion": Assertion(historical=True),
-        "code": Code(system=ICD10CM, code="I25.2", display="Old myocardial infarction"),
+        "assertion": {"historical": True},
+        "code": {"system": ICD10CM, "code": "I25.2", "display": "Old myocardial infarction"},
         "attributes": {"date": "2015"},
     },
     "pleural effusion": {
         "type": "condition",
-        "assertion": Assertion(uncertain=True),
-        "code": Code(system=ICD10CM, code="J90"),
+        "assertion": {"uncertain": True},
+        "code": {"system": ICD10CM, "code": "J90"},
     },
-    "acute coronary syndrome": {"type": "condition", "assertion": Assertion(negated=True)},
+    "acute coronary syndrome": {"type": "condition", "assertion": {"negated": True}},
     "breast cancer": {
         "type": "condition",
-        "assertion": Assertion(family=True),
-        "code": Code(system=ICD10CM, code="C50.919"),
+        "assertion": {"family": True},
+        "code": {"system": ICD10CM, "code": "C50.919"},
     },
-    "stroke": {"type": "condition", "assertion": Assertion(family=True)},
+    "stroke": {"type": "condition", "assertion": {"family": True}},
     "Metformin": {
         "type": "medication",
-        "code": Code(system=RXNORM, code="6809", display="metformin"),
+        "code": {"system": RXNORM, "code": "6809", "display": "metformin"},
         "attributes": {"dose": "1000 mg", "route": "orally", "frequency": "twice daily"},
         "confidence": 0.97,
     },
@@ -95,13 +104,13 @@ LETTER_ENTITIES: dict[str, dict[str, Any]] = {
     },
     "Warfarin": {
         "type": "medication",
-        "assertion": Assertion(historical=True),
+        "assertion": {"historical": True},
         "attributes": {"date": "2022"},
     },
-    "aspirin": {"type": "medication", "assertion": Assertion(negated=True)},
+    "aspirin": {"type": "medication", "assertion": {"negated": True}},
     "HbA1c": {
         "type": "lab",
-        "code": Code(system=LOINC, code="4548-4", display="Hemoglobin A1c/Hemoglobin.total in Blood"),
+        "code": {"system": LOINC, "code": "4548-4", "display": "Hemoglobin A1c/Hemoglobin.total in Blood"},
         "attributes": {"value": "8.4", "unit": "%", "date": "03/11/2024"},
     },
     "white cell count": {
@@ -112,43 +121,8 @@ LETTER_ENTITIES: dict[str, dict[str, Any]] = {
     "CT pulmonary angiogram": {"type": "procedure", "attributes": {"date": "03/11/2024"}},
     "appendectomy": {
         "type": "procedure",
-        "assertion": Assertion(historical=True),
+        "assertion": {"historical": True},
         "attributes": {"date": "2009"},
     },
-    "sleep study": {"type": "procedure", "assertion": Assertion(hypothetical=True), "confidence": 0.5},
+    "sleep study": {"type": "procedure", "assertion": {"hypothetical": True}, "confidence": 0.5},
 }
-
-
-@dataclass
-class FixedEntitiesExtractor:
-    """TEST ONLY: reports hand-written entities wherever their phrase occurs in the note.
-
-    Stands in for the real extractors so FHIR mapping and the CLI are tested on known entities.
-    Each phrase is grounded at its first occurrence (``note[start:end] == phrase``); phrases
-    not in the note are not reported.
-    """
-
-    entities: Mapping[str, dict[str, Any]] = field(default_factory=lambda: LETTER_ENTITIES)
-    #: A JSON file ``{phrase: {"type": ..., ...}}`` replacing the table (how ``--model`` is tested).
-    model: str | None = None
-    name: str = "fixed-test.v1"
-
-    def __post_init__(self) -> None:
-        if self.model is not None:
-            self.entities = json.loads(Path(self.model).read_text(encoding="utf-8"))
-
-    def extract(self, text: str) -> list[Entity]:
-        found = []
-        for phrase, spec in self.entities.items():
-            start = text.find(phrase)
-            if start >= 0:
-                found.append(Entity(text=phrase, start=start, end=start + len(phrase), **spec))
-        return found
-
-
-@pytest.fixture(scope="session")
-def fixed_extractor_name() -> str:
-    """Registers FixedEntitiesExtractor as ``fixed-test`` and returns that name."""
-    if "fixed-test.v1" not in extractors.names():
-        extractors.register("fixed-test.v1", FixedEntitiesExtractor)
-    return "fixed-test"

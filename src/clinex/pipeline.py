@@ -60,7 +60,8 @@ def load_extractor(name: str | None = None, **options: Any) -> Extractor:
     factory = extractors.get(versioned)
     _check_options(versioned, factory, options)
     frozen = tuple(sorted((key, _hashable(versioned, key, value)) for key, value in options.items()))
-    return _cached_extractor(versioned, frozen)
+    # Keyed on the factory, not the name: a name registered anew (Registry.override) builds anew.
+    return _cached_extractor(factory, frozen)
 
 
 def _check_options(versioned: str, factory: Any, options: Mapping[str, Any]) -> None:
@@ -93,8 +94,7 @@ def _hashable(versioned: str, key: str, value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_extractor(versioned: str, options: tuple[tuple[str, Any], ...]) -> Extractor:
-    factory = extractors.get(versioned)
+def _cached_extractor(factory: Any, options: tuple[tuple[str, Any], ...]) -> Extractor:
     instance: Extractor = factory(**dict(options))
     return instance
 

@@ -17,8 +17,9 @@ from clinex.assertion.learned import (
     packaged_model,
 )
 from clinex.core.errors import ModelError
-from clinex.core.types import Assertion, Entity
+from clinex.core.types import Entity
 from clinex.text.sections import blank_nlp, sections_of_doc
+from clinex.train.assertion import AssertionTrainConfig, cross_validate, negex_examples
 
 
 def _entity(text: str, mention: str) -> Entity:
@@ -68,16 +69,24 @@ def test_features_read_only_near_words_yet_equal_a_whole_sentence_scan() -> None
             assert "right1:" + whole_right[0] in features
 
 
-def test_packaged_model_sets_flags_and_beats_context_in_its_cross_validation() -> None:
+def test_packaged_model_sets_flags() -> None:
     model = packaged_model()
     assert set(model.flags) == set(LEARNED_FLAGS)
-    cv = model.info["metrics"]["negex_cv"]
-    for flag in LEARNED_FLAGS:
-        assert cv["learned"][flag]["f"] > cv["context"][flag]["f"]
     text = "No evidence of pneumonia. History of stroke in 2010. Cough since yesterday."
     out = assert_entities(text, [_entity(text, m) for m in ("pneumonia", "stroke", "Cough")])
     assert [e.assertion.negated for e in out] == [True, False, False]
     assert [e.assertion.historical for e in out] == [False, True, False]
+
+
+def test_the_packaged_recipe_beats_context_on_negex_rows_it_did_not_see(shared_data: Path) -> None:
+    # Recomputed here rather than read from the model file's info, which nothing ties to the
+    # weights: a 2-fold cross-validation on the NegEx rows with the shipped model's settings
+    # (without the synthetic letters; the full 5-fold run is `clinex train configs/assertion.yaml`).
+    shipped = packaged_model().info["config"]
+    config = AssertionTrainConfig(**{**shipped, "folds": 2})
+    scores = cross_validate(negex_examples(shared_data / "negex" / "dev.tsv"), [], config)
+    for flag in LEARNED_FLAGS:
+        assert scores["learned"][flag].fscore > scores["context"][flag].fscore, flag
 
 
 @pytest.mark.parametrize(
@@ -106,7 +115,7 @@ def test_rules_only_mode_ignores_the_model() -> None:
     learned = assert_entities(text, [entity])[0].assertion
     rules = assert_entities(text, [entity], learned=False)[0].assertion
     assert learned.negated and rules.negated
-    assert learned.historical != rules.historical
+    assert learned.historical and not rules.historical
 
 
 def test_model_decides_its_flags_and_keeps_other_cues() -> None:
@@ -145,4 +154,3 @@ def test_probability_is_stable_at_extreme_scores() -> None:
     model = FlagModel(bias=0.0, weights={"a": 1000.0, "b": -1000.0})
     assert model.probability(["a"]) == 1.0 and model.probability(["b"]) == 0.0
     assert model.probability([]) == 0.5
-    assert Assertion().affirmed

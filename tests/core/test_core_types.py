@@ -60,12 +60,17 @@ def test_entity_rejects_invalid_fields(changes, message):
 
 
 def test_malformed_records_raise_input_error_without_note_text():
-    with pytest.raises(InputError, match="'type'"):
-        entity_from_dict({"text": "secret words"})
-    with pytest.raises(InputError, match="unknown assertion"):
-        entity_from_dict({"type": "lab", "text": "x", "assertion": {"denied": True}})
-    with pytest.raises(InputError, match="'id'"):
-        document_from_record({"entities": []})
+    cases = [
+        (entity_from_dict, {"text": "secret words"}, "'type'"),
+        (entity_from_dict, {"type": "lab", "text": "secret words", "assertion": {"denied": True}}, "unknown"),
+        (entity_from_dict, {"type": "lab", "text": "secret words", "start": 4}, "both"),
+        (document_from_record, {"text": "secret words", "entities": []}, "'id'"),
+        (document_from_record, {"id": "n1", "entities": [{"text": "secret words"}]}, "'type'"),
+    ]
+    for parse, record, problem in cases:
+        with pytest.raises(InputError, match=problem) as error:
+            parse(record)
+        assert "secret" not in str(error.value)  # the message and its hint
 
 
 def test_assertion_affirmed_and_names():

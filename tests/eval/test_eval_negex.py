@@ -8,7 +8,6 @@ from clinex.core.types import Assertion, Entity
 from clinex.corpora import read_negex_rows
 from clinex.eval.negex_eval import evaluate_negex
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "negex" / "dev.tsv"
 HEADER = "id\treport\tcondition\tsentence\tnegation\ttemporality\texperiencer"
 
 
@@ -42,14 +41,15 @@ def test_per_flag_counts_by_hand(tmp_path: Path) -> None:
     assert scores.flags["hypothetical"].fscore is None
 
 
-def test_on_the_shared_rows_an_oracle_scores_one() -> None:
-    rows = {row.id: row for row in read_negex_rows(DATA)[:40]}
+def test_on_the_shared_rows_an_oracle_scores_one(shared_data: Path) -> None:
+    data = shared_data / "negex" / "dev.tsv"
+    rows = {row.id: row for row in read_negex_rows(data)[:40]}
 
     def oracle(sentence: str, entities: Sequence[Entity]) -> list[Entity]:
         row = next(r for r in rows.values() if r.sentence == sentence)
         return [e.with_(assertion=row.assertion) for e in entities]
 
-    scores = evaluate_negex(oracle, DATA, limit=40)
+    scores = evaluate_negex(oracle, data, limit=40)
     assert scores.rows + len(scores.skipped) == 40
     assert scores.flags["negated"].tp == sum(
         r.assertion.negated for r in rows.values() if r.id not in scores.skipped

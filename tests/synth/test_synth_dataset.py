@@ -10,6 +10,7 @@ import pytest
 
 from clinex.core.errors import InputError
 from clinex.core.serialize import document_from_record
+from clinex.fhir.validate import validate_bundle
 from clinex.synth import SynthConfig, generate_dataset, load_letters
 
 
@@ -58,7 +59,6 @@ def test_source_fhir_per_letter_holds_the_patient_and_the_used_resources(
 
 
 def test_gold_fhir_bundles_validate(oncology_dir: Path, tmp_path: Path) -> None:
-    validate = pytest.importorskip("clinex.fhir.validate", reason="clinex.fhir (FHIR exporter) not available")
     out = tmp_path / "ds"
     card = generate_dataset(_config(out, oncology_dir))
     assert card["gold_fhir"] == "written"
@@ -67,7 +67,7 @@ def test_gold_fhir_bundles_validate(oncology_dir: Path, tmp_path: Path) -> None:
     kinds: Counter[str] = Counter()
     for path in files:
         bundle = json.loads(path.read_text())
-        validate.validate_bundle(bundle)
+        validate_bundle(bundle)
         kinds.update(e["resource"]["resourceType"] for e in bundle["entry"])
     assert kinds["FamilyMemberHistory"] and kinds["MedicationStatement"] and kinds["Observation"]
 

@@ -1,7 +1,8 @@
 """The LLM writer: prompting, grounding (exact, fuzzy), dropping and counting of facts not found.
 
-The mechanics are checked with a scripted stand-in for a remote OpenAI-compatible server (its
-answers must be known to test grounding); the real path runs SmolLM2-135M through llama.cpp.
+The mechanics are checked with clinex.testing's ScriptedBackend standing in for a remote
+OpenAI-compatible server (its answers must be known to test grounding); the real path runs
+SmolLM2-135M through llama.cpp.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import random
-from typing import Any
 
 import pytest
 
 from clinex.core.types import Code
-from clinex.llm.base import Message
 from clinex.synth.facts import Dose, Encounter, Fact, SampledFacts
-from clinex.synth.writers.base import LetterWriter
 from clinex.synth.writers.llm import LLMWriter, ground_facts
+from clinex.testing import ScriptedBackend
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -46,20 +45,6 @@ def _facts() -> SampledFacts:
     )
 
 
-class ScriptedServer:
-    """A fake of a remote chat server: records the prompt, answers with a fixed letter."""
-
-    name = "scripted.v1"
-
-    def __init__(self, answer: str) -> None:
-        self.answer = answer
-        self.calls: list[list[Message]] = []
-
-    def generate(self, messages: list[Message], **_: Any) -> str:
-        self.calls.append(messages)
-        return self.answer
-
-
 LETTER = (
     "Discharge summary. Ms. X was treated for comunity-acquired pneumonia. Pulmonary embolism was ruled out.\n"
     "Her mother had colon cancer. Discharge medication: amoxicillin 1000 mg p.o. three times daily.\n"
@@ -68,7 +53,7 @@ LETTER = (
 
 
 def test_prompt_names_every_fact_and_its_role() -> None:
-    server = ScriptedServer(LETTER)
+    server = ScriptedBackend(LETTER)
     LLMWriter(backend=server).write(_facts(), random.Random(0))
     prompt = server.calls[0][-1]["content"]
     for fact in _facts().facts:
@@ -77,7 +62,7 @@ def test_prompt_names_every_fact_and_its_role() -> None:
 
 
 def test_facts_are_grounded_exactly_or_fuzzily_and_missing_ones_dropped() -> None:
-    letter = LLMWriter(backend=ScriptedServer(LETTER)).write(_facts(), random.Random(0))
+    letter = LLMWriter(backend=ScriptedBackend(LETTER)).write(_facts(), random.Random(0))
     assert letter.dropped == 1  # hemoglobin was not written
     found = {(e.text, e.alignment, tuple(e.assertion.names())) for e in letter.entities}
     assert ("comunity-acquired pneumonia", "fuzzy", ()) in found
@@ -97,10 +82,6 @@ def test_longer_terms_win_overlaps() -> None:
     entities, dropped = ground_facts(text, facts)
     assert [(e.start, e.text) for e in entities] == [(6, "lung cancer"), (28, "cancer")]
     assert dropped == 0
-
-
-def test_writer_implements_the_protocol() -> None:
-    assert isinstance(LLMWriter(backend=ScriptedServer("")), LetterWriter)
 
 
 @pytest.mark.llamacpp

@@ -1,9 +1,9 @@
 import pytest
 
 from clinex.core.types import Code, Entity
-from clinex.terminology.base import SYNONYM_SCORE
 from clinex.terminology.normalise import normalise
 from clinex.terminology.ucum import Quantity, is_valid, normalise_unit, parse_quantity
+from clinex.testing import assert_grounded
 
 
 @pytest.mark.parametrize(
@@ -51,24 +51,27 @@ def test_parse_quantity() -> None:
 
 
 def test_normaliser_codes_entities_and_scales_confidence() -> None:
-    text = "Known HTN and diabetes melitus type 2. Furosemide 40 mg daily. Hb 10 g/dl."
+    text = "Known HTN and diabetes melitus type 2. Furosemide 40 mg daily. Hb 10 g/dl. Frobnication syndrome."
     entities = [
         Entity(type="condition", text="HTN", start=6, end=9, confidence=0.8),
         Entity(type="condition", text="diabetes melitus type 2", start=14, end=37, confidence=0.8),
         Entity(type="medication", text="Furosemide", start=39, end=49, attributes={"dose": "40 mg"}),
         Entity(type="lab", text="Hb", start=63, end=65, attributes={"value": "10", "unit": "g/dl"}),
         Entity(type="procedure", text="Known", start=0, end=5),
+        Entity(type="condition", text="Frobnication syndrome", start=75, end=96, confidence=0.8),
     ]
-    for e in entities:
-        assert e.is_grounded_in(text)
+    assert_grounded(text, entities, min_count=len(entities))
     out = normalise(entities, text)
-    htn, dm, furosemide, hb, procedure = out
+    htn, dm, furosemide, hb, procedure, unknown = out
     assert htn.code == Code(
         system="http://hl7.org/fhir/sid/icd-10-cm", code="I10", display="Essential (primary) hypertension"
     )
-    assert htn.confidence == pytest.approx(0.8 * (0.5 + 0.5 * SYNONYM_SCORE))
     assert dm.code is not None and dm.code.code.startswith("E11")
-    assert dm.confidence < htn.confidence  # a fuzzy hit costs more confidence than a synonym
+    assert unknown.code is None
+    # How a code was found orders confidence: a synonym costs a little, a fuzzy hit more, and an
+    # uncoded condition keeps at most half of what the extractor gave.
+    assert 0.8 > htn.confidence > dm.confidence > unknown.confidence
+    assert unknown.confidence <= 0.8 / 2
     # "40 mg" with no dose form written: the ingredient, not the 40 MG Oral Tablet.
     assert furosemide.code is not None and furosemide.code.code == "4603"
     assert hb.code is not None and hb.code.code == "718-7"
