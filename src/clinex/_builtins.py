@@ -10,9 +10,9 @@ from clinex.core.registry import (
     trainers,
 )
 
-extractors.register("rules.v1", "clinex.extractors.rules:RulesExtractor")
-extractors.register("encoder.v1", "clinex.extractors.encoder:EncoderExtractor")
-extractors.register("llm.v1", "clinex.extractors.llm:LLMExtractor")
+extractors.register("rules.v2", "clinex.extractors.rules:RulesExtractor")
+extractors.register("encoder.v2", "clinex.extractors.encoder:EncoderExtractor")
+extractors.register("llm.v2", "clinex.extractors.llm:LLMExtractor")
 
 llm_backends.register("transformers.v1", "clinex.llm.backends.transformers:TransformersBackend")
 llm_backends.register("llamacpp.v1", "clinex.llm.backends.llamacpp:LlamaCppBackend")

@@ -51,7 +51,7 @@ class NoteInput:
 
 
 def load_extractor(name: str | None = None, **options: Any) -> Extractor:
-    """An extractor instance by registry name (``"rules"``, ``"encoder.v1"``, ...).
+    """An extractor instance by registry name (``"rules"``, ``"encoder.v2"``, ...).
 
     Instances are cached per name and options, since loading a model or a lexicon is slow. An
     option the extractor does not take, or a value that cannot be cached, raises ConfigError.

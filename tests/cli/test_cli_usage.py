@@ -113,7 +113,7 @@ def test_no_argument_combination_gives_a_traceback(args: list[str], notes: list[
 
 def test_the_rules_extractor_takes_no_model(notes: list[str]) -> None:
     result = invoke("extract", notes[0], "--extractor", "rules", "--model", "X")
-    assert "extractor rules.v1 has no option 'model'" in result.stderr
+    assert "extractor rules.v2 has no option 'model'" in result.stderr
 
 
 def test_serve_refuses_a_port_out_of_range() -> None:

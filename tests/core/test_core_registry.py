@@ -148,7 +148,7 @@ def test_override_restores_the_previous_state_even_when_the_block_raises(
 
 def test_load_extractor_takes_a_list_option_and_names_an_unknown_one():
     rules = clinex.load_extractor("rules", types=["medication"], assertion="off")
-    assert rules.name == "rules.v1"
+    assert rules.name == "rules.v2"
     assert {e.type for e in rules.extract("Metformin 500 mg for hypertension.")} == {"medication"}
     with pytest.raises(ConfigError, match="no option 'model'") as info:
         clinex.load_extractor("rules", model="x")
@@ -157,7 +157,7 @@ def test_load_extractor_takes_a_list_option_and_names_an_unknown_one():
 
 def test_load_extractor_builds_what_an_override_registered():
     class Stub:
-        name = "rules.v1"
+        name = "rules.v2"
 
         def __init__(self, types: tuple[str, ...] = ()) -> None:
             self.types = types
@@ -166,7 +166,7 @@ def test_load_extractor_builds_what_an_override_registered():
             return []
 
     clinex.load_extractor("rules", types=["lab"])
-    with extractors.override("rules.v1", Stub):
+    with extractors.override("rules.v2", Stub):
         assert isinstance(clinex.load_extractor("rules", types=["lab"]), Stub)
 
 

@@ -31,7 +31,7 @@ def test_default_encoder_extracts_grounded_entities_with_attributes() -> None:
     # could see it. One entity per line of the letter.
     assert_grounded(LETTER, extractor.extract(LETTER), min_count=3)
     doc = clinex.extract(LETTER, extractor=extractor)
-    assert doc.meta["extractor"] == "encoder.v1"
+    assert doc.meta["extractor"] == "encoder.v2"
     by_type = {e.type: e for e in doc.entities}
     assert by_type["medication"].text == "Metformin"
     assert by_type["medication"].attributes.get("dose") == "500 mg"

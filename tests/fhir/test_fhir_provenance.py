@@ -15,7 +15,7 @@ from clinex.fhir.extensions import RUN_META
 
 NOTE = "Metformin 500 mg twice daily. No chest pain."
 META: dict[str, Any] = {
-    "extractor": "encoder.v1",
+    "extractor": "encoder.v2",
     "model": {"name": "clinex-encoder-minilm", "version": "3", "checksum": "sha256:0a1b2c"},
     "assertion": {"by": "pipeline", "layer": "learned", "model_sha256": "e7d5"},
     "terminologies": {"icd10cm": "simple-icd-10-cm 1.5.0", "rxnorm": "clinex RxNorm subset sha256:6b49"},
@@ -63,13 +63,13 @@ def test_device_names_the_software_and_model_and_carries_the_whole_meta() -> Non
     (entry,) = by_type(document_to_bundle(document()), "Device")
     device = entry["resource"]
     assert device["deviceName"] == [
-        {"name": "clinex encoder.v1", "type": "user-friendly-name"},
+        {"name": "clinex encoder.v2", "type": "user-friendly-name"},
         {"name": "clinex-encoder-minilm", "type": "model-name"},
     ]
     versions = {v["type"]["text"]: v["value"] for v in device["version"]}
     assert versions == {
         "clinex": "0.1.0",
-        "extractor": "encoder.v1",
+        "extractor": "encoder.v2",
         "model version": "3",
         "model checksum": "sha256:0a1b2c",
     }

@@ -62,7 +62,7 @@ ATTRIBUTES: dict[str, list[dict[str, str]]] = {
     ],
 }
 META: dict[str, Any] = {
-    "extractor": "encoder.v1",
+    "extractor": "encoder.v2",
     "model": {"name": "clinex-encoder-minilm", "checksum": "sha256:0a1b2c"},
     "assertion": {"by": "pipeline", "layer": "learned", "model_sha256": "e7d5"},
     "terminologies": {"icd10cm": "simple-icd-10-cm 1.5.0"},

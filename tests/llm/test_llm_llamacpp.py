@@ -83,5 +83,5 @@ def test_note_longer_than_the_context_window_is_split(smollm2_path: Path) -> Non
 
 def test_default_llm_extractor_uses_the_packaged_model() -> None:
     extractor = clinex.load_extractor("llm", n_threads=1, max_tokens=64, max_entities=2)
-    assert extractor.name == "llm.v1"
+    assert extractor.name == "llm.v2"
     assert Path(extractor.backend.model_path).name == "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[attr-defined]

@@ -47,7 +47,7 @@ def server() -> Iterator[str]:
 def test_health_lists_extractors_and_the_loaded_default(server: str) -> None:
     body = httpx.get(f"{server}/health").json()
     assert body["status"] == "ok"
-    assert body["extractor"] == "rules.v1"
+    assert body["extractor"] == "rules.v2"
     assert "rules" in body["extractors"]
 
 

@@ -41,7 +41,7 @@ class Extractor(Protocol):
     ``alignment == "none"``). Assertion flags and codes may be left to the pipeline.
     """
 
-    #: The versioned registry name, e.g. ``"rules.v1"``; recorded in ``Document.meta``.
+    #: The versioned registry name, e.g. ``"rules.v2"``; recorded in ``Document.meta``.
     name: str
 
     def extract(self, text: str) -> list[Entity]: ...

@@ -52,7 +52,7 @@ class EncoderExtractor:
             (:meth:`extract_batch`).
     """
 
-    name = "encoder.v1"
+    name = "encoder.v2"
 
     def __init__(
         self,

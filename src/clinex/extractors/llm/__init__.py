@@ -1,4 +1,4 @@
-"""The decoder-LLM extractor, registered as ``llm.v1``."""
+"""The decoder-LLM extractor, registered as ``llm.v2``."""
 
 from clinex.extractors.llm.extractor import LLMExtractor
 

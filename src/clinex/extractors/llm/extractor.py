@@ -67,7 +67,7 @@ class LLMExtractor:
     Assertion is the pipeline's learned layer unless ``assertion`` says otherwise.
     """
 
-    name = "llm.v1"
+    name = "llm.v2"
 
     def __init__(
         self, config: LLMConfig | None = None, *, backend: str | LLMBackend | None = None, **options: Any

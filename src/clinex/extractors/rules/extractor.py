@@ -42,7 +42,7 @@ class RulesExtractor:
     for long notes. Codes are the normaliser's (the pipeline's coding stage).
     """
 
-    name = "rules.v1"
+    name = "rules.v2"
 
     def __init__(
         self,

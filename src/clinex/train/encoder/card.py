@@ -24,7 +24,7 @@ def model_card(metrics: dict[str, Any]) -> str:
     dev = metrics["dev"][-1] if metrics["dev"] else {}
     rows = "".join(f"| {k.removesuffix('_f1')} | {v:.3f} |\n" for k, v in dev.items() if k.endswith("_f1"))
     settings = "".join(f"| `{k}` | `{v}` |\n" for k, v in config.items())
-    return f"""# clinex encoder tagger (encoder.v1)
+    return f"""# clinex encoder tagger (encoder.v2)
 
 Token classifier (BIO over entity and attribute spans, plus a per-token assertion head) on top
 of MiniLM-L6 (`{ModelConfig().base_model}`, Apache-2.0). The weights here hold only what
