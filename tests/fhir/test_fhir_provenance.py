@@ -125,7 +125,7 @@ def test_meta_that_is_not_json_is_an_error_naming_the_note() -> None:
 
 def test_the_pipeline_meta_travels_through_the_bundle(fixed_extractor_name: str) -> None:
     doc = clinex.extract("Metformin 1000 mg orally twice daily.", extractor=fixed_extractor_name)
-    assert doc.meta["extractor"] == "fixed-test.v1"
+    assert doc.meta["extractor"] == "fixed.v1"
     bundle = doc.to_fhir()
     validate_bundle(bundle)
     assert bundle_to_document(bundle, default_id="x").meta == doc.meta
