@@ -55,3 +55,12 @@ def test_synth_with_a_bad_split_is_a_usage_error(oncology_dir: Path, tmp_path: P
     )
     assert result.exit_code == 2
     assert "split" in result.output
+
+
+def test_synth_with_a_split_that_is_not_numbers_names_the_option(oncology_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["synth", "--fhir", str(oncology_dir), "--letters", "3", "-o", str(tmp_path), "--split", "1,x"],
+    )
+    assert result.exit_code == 2
+    assert "--split '1,x' is not three numbers" in result.output and "could not convert" not in result.output

@@ -128,6 +128,12 @@ def _config(
         options = {"backend": backend, "model": model, "base_url": base_url}
     try:
         shares = tuple(float(x) for x in split.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--split {split!r} is not three numbers",
+            hint="give train,dev,test shares, e.g. --split 0.8,0.1,0.1",
+        ) from None
+    try:
         return SynthConfig(
             out_dir=out,
             letters=letters,
