@@ -3,10 +3,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from clinex.eval.readers import read_negex_rows
 
 from clinex.assertion import assert_entities
 from clinex.core.types import Assertion, Entity
+from clinex.corpora import read_negex_rows
 from clinex.eval.negex_eval import NEGEX_FLAGS, AssertionMethod, evaluate_negex
 
 

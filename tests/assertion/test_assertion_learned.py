@@ -19,7 +19,8 @@ from clinex.assertion.learned import (
 from clinex.core.errors import ModelError
 from clinex.core.types import Entity
 from clinex.text.sections import blank_nlp, sections_of_doc
-from clinex.train.assertion import AssertionTrainConfig, cross_validate, negex_examples
+from clinex.train.assertion.config import AssertionTrainConfig
+from clinex.train.assertion.trainer import cross_validate, negex_examples
 
 
 def _entity(text: str, mention: str) -> Entity:
