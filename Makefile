@@ -48,7 +48,7 @@ test-fast: install-dev
 
 # The llm row runs ~0.01 notes/s on this CPU, so it gets 3 notes.
 bench: install-dev
-	$(BIN)/python benchmarks/run_all.py --limit 50 --repeats 3 --only rules encoder medspacy --out benchmarks/latest.md
+	$(BIN)/python benchmarks/run_all.py --limit 50 --repeats 3 --only rules encoder medspacy medspacy-sentencizer --out benchmarks/latest.md
 	$(BIN)/python benchmarks/run_all.py --limit 3 --repeats 1 --only llm
 
 clean:

@@ -42,15 +42,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    extractor = EncoderExtractor(model=args.model, coding=False)
+    extractor = EncoderExtractor(model=args.model)
 
     def both(text: str, entities: Sequence[Entity]) -> list[Entity]:
         # The rules keep flags already set: the union of head and learned layer.
-        return assert_entities(text, extractor.assert_entities(text, entities))
+        return assert_entities(text, extractor.head_assertions(text, entities))
 
     methods = {
         "context": functools.partial(assert_entities, learned=False),
-        "head": extractor.assert_entities,
+        "head": extractor.head_assertions,
         "learned": assert_entities,
         "both": both,
     }

@@ -1,44 +1,49 @@
 """Every benchmark row in one go: throughput and peak memory of all extractors on CodiEsp dev notes.
 
-    .venv/bin/python benchmarks/run_all.py [--limit N] [--repeats R] [--only NAME...] [--notes DIR] [--out TABLE.md]
+    .venv/bin/python benchmarks/run_all.py [--limit N] [--repeats R] [--only NAME...] [--notes DIR]
+        [--long-notes [SIZE ...]] [--out TABLE.md]
 
 Runs each extractor (rules, encoder, llm, and any other row ``benchmarks/throughput.py``
-defines; an extractor it has no loader for runs as ``clinex.load_extractor(name)``) in its own
-subprocess, so each peak RSS is its own, on the first ``--limit`` notes,
+defines, the medspaCy peers included; an extractor it has no loader for runs as the whole
+``clinex.extract`` with ``clinex.load_extractor(name)``) in its own subprocess, so each peak RSS
+is its own, on the first ``--limit`` notes,
 ``--repeats`` timed passes (median shown). An extractor that is not available (no loader, a
 missing model or package) is skipped with the reason printed. Prints the machine and a
-Markdown table; ``--out`` also writes them to a file for the README.
+Markdown table, and the clinex rules row's ratio to each medspaCy row. ``--long-notes`` adds
+``benchmarks/long_notes.py``'s tables (seconds per MB of each stage on long notes; its default
+sizes, up to 2 MB, take many minutes on 2 cores). ``--out`` also writes the report to a file
+for the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _machine import format_machine  # noqa: E402
-from throughput import DEFAULT_NOTES, LOADERS, Row, bench_extractor, read_notes  # noqa: E402
+from long_notes import SIZES, VARIANTS  # noqa: E402
+from long_notes import report as long_notes  # noqa: E402
+from throughput import (  # noqa: E402
+    DEFAULT_NOTES,
+    LOADERS,
+    RUNS,
+    Row,
+    bench_extractor,
+    clinex_pipeline,
+    medspacy_ratios,
+    read_notes,
+)
 
 #: The extractors the project ships, benchmarked first and reported even when unavailable.
 SHIPPED = ("rules", "encoder", "llm")
-
-
-def registry_loader(name: str) -> Callable[[], Callable[[str], object]]:
-    """A loader for a registered extractor that throughput.py has no row for yet."""
-
-    def load() -> Callable[[str], object]:
-        import clinex
-
-        return clinex.load_extractor(name).extract
-
-    return load
 
 
 def run_row(name: str, notes: Path, repeats: int) -> Row | str:
@@ -60,14 +65,14 @@ def copy_notes(source: Path, limit: int | None, target: Path) -> int:
 
 def table(rows: dict[str, Row | str]) -> str:
     lines = [
-        "| extractor | notes/s | chars/s | peak RSS MiB | of fp32 matmul FLOP/s | note |",
+        "| extractor | notes/s | chars/s | peak RSS MiB | of fp32 matmul FLOP/s | runs |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, row in rows.items():
         if isinstance(row, Row):
             lines.append(
                 f"| {name} | {row.notes_per_s:.2f} | {row.chars_per_s:.0f} | {row.peak_rss_mib:.0f}"
-                f" | {row.ceiling_fraction} | |"
+                f" | {row.ceiling_fraction} | {RUNS.get(name, 'clinex.extract')} |"
             )
         else:
             lines.append(f"| {name} | | | | | skipped: {row} |")
@@ -80,11 +85,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N notes (sorted by name)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the notes (median shown)")
     parser.add_argument("--only", nargs="+", default=None, help="only these extractors (default: all)")
+    parser.add_argument(
+        "--long-notes",
+        type=int,
+        nargs="*",
+        default=None,
+        metavar="SIZE",
+        help=f"also the long-note tables, at these sizes in characters (default {' '.join(map(str, SIZES))})",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the machine and table here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        LOADERS.setdefault(args.worker, registry_loader(args.worker))
+        LOADERS.setdefault(args.worker, functools.partial(clinex_pipeline, args.worker))
         row = bench_extractor(args.worker, read_notes(args.notes), runs=args.repeats)
         print(json.dumps(row.__dict__))
         return
@@ -110,8 +123,15 @@ def main() -> None:
             f"{count} CodiEsp dev notes ({chars} characters), median of {args.repeats} passes, one process per row.",
             "",
             table(rows),
+            "",
+            *medspacy_ratios({name: row for name, row in rows.items() if isinstance(row, Row)}),
         ]
     )
+    if args.long_notes is not None:
+        tables = long_notes(
+            args.long_notes or list(SIZES), repeats=args.repeats, variants=list(VARIANTS), threads=2
+        )
+        report += f"\n\nLong notes (benchmarks/long_notes.py):\n\n```\n{tables}\n```"
     print(report)
     if args.out is not None:
         args.out.write_text(report + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ extractor already set are kept.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from clinex.assertion.context import span_contexts
@@ -45,8 +46,13 @@ def assert_entities(
     if not spans:
         return list(entities)
     flags: dict[int, set[str]] = {}
+    # By start (a stable sort: equal spans stay in entity order), so each piece finds its spans
+    # by bisection: a long note's pieces do not each scan every span.
+    spans.sort(key=lambda span: span[1])
+    starts = [s for _, s, _ in spans]
     for piece in (structure or prepare(text)).pieces:
-        inside = [(i, s - piece.start, e - piece.start) for i, s, e in spans if piece.start <= s < piece.end]
+        held = spans[bisect.bisect_left(starts, piece.start) : bisect.bisect_left(starts, piece.end)]
+        inside = [(i, s - piece.start, e - piece.start) for i, s, e in held]
         if not inside:
             continue
         found = assert_spans(

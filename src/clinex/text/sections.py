@@ -99,22 +99,25 @@ def _end_inline_sections(text: str, sections: list[Section]) -> list[Section]:
 
 def _split_at_generic_headers(text: str, sections: list[Section]) -> list[Section]:
     """End a section where an unknown ``Header:`` line starts (it opens a category-None one)."""
-    known = [(s.start, s.body_start) for s in sections]
-    cuts = [
-        (m.start(), m.end())
-        for m in _GENERIC_HEADER.finditer(text)
-        if not any(start <= m.end() and m.start() <= body for start, body in known)
-    ]
+    # Sections follow each other without overlapping, so the known header that may overlap a
+    # match is the last one starting before the match ends (bisection keeps long notes linear).
+    known_starts = [s.start for s in sections]
+    cuts = []
+    for m in _GENERIC_HEADER.finditer(text):
+        at = bisect.bisect_right(known_starts, m.end()) - 1
+        if at < 0 or sections[at].body_start < m.start():
+            cuts.append((m.start(), m.end()))
     if not cuts:
         return sections
+    cut_starts = [start for start, _ in cuts]
     result: list[Section] = []
     for section in sections:
         start = section.start
         category, body_start = section.category, section.body_start
-        for cut_start, cut_end in cuts:
-            if section.start < cut_start < section.end:
-                result.append(Section(category, start, body_start, cut_start))
-                start, body_start, category = cut_start, cut_end, None
+        first = bisect.bisect_right(cut_starts, section.start)
+        for cut_start, cut_end in cuts[first : bisect.bisect_left(cut_starts, section.end)]:
+            result.append(Section(category, start, body_start, cut_start))
+            start, body_start, category = cut_start, cut_end, None
         result.append(Section(category, start, body_start, section.end))
     return result
 

@@ -66,15 +66,18 @@ def run_tagger(
     ``bf16`` runs the tagger under bfloat16 CPU autocast; its outputs are still fp32.
     """
     encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    # Read once: each read of ``Encoding.ids`` copies the note's whole id list, which once per
+    # window made long notes quadratic.
+    token_ids = [e.ids for e in encodings]
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     n_labels = tagger.span_head.out_features
-    label_probs = [torch.zeros(len(e.ids), n_labels) for e in encodings]
-    flag_logits = [torch.zeros(len(e.ids), len(FLAGS)) for e in encodings]
+    label_probs = [torch.zeros(len(ids), n_labels) for ids in token_ids]
+    flag_logits = [torch.zeros(len(ids), len(FLAGS)) for ids in token_ids]
     jobs = [
         _Job(i, w)
-        for i, e in enumerate(encodings)
-        if e.ids
-        for w in make_windows(len(e.ids), max_len=max_len, overlap=overlap)
+        for i, ids in enumerate(token_ids)
+        if ids
+        for w in make_windows(len(ids), max_len=max_len, overlap=overlap)
     ]
     jobs.sort(key=lambda j: j.window.end - j.window.start)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -88,7 +91,7 @@ def run_tagger(
             ids = torch.zeros(len(batch), width, dtype=torch.long)
             mask = torch.zeros(len(batch), width, dtype=torch.long)
             for row, job in enumerate(batch):
-                tokens = [cls_id, *encodings[job.note].ids[job.window.start : job.window.end], sep_id]
+                tokens = [cls_id, *token_ids[job.note][job.window.start : job.window.end], sep_id]
                 ids[row, : len(tokens)] = torch.tensor(tokens)
                 mask[row, : len(tokens)] = 1
             span_logits, assertion_logits = tagger(ids, mask)
