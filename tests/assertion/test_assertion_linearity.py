@@ -8,8 +8,6 @@ hundred.
 
 from __future__ import annotations
 
-import pytest
-
 from clinex.assertion.assertor import assert_entities
 from clinex.core.types import Entity
 from clinex.text.structure import prepare
@@ -73,11 +71,6 @@ def test_each_mention_gets_its_own_flags_in_every_piece_of_a_long_note() -> None
     assert all(h == "Family history:" for e, h in zip(asserted, headers, strict=True) if e.assertion.family)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a piece that starts inside a section gets a leading category-None section from the "
-    "Sectionizer, which hides the section carried over from the piece before",
-)
 def test_a_section_carries_over_into_the_next_piece() -> None:
     text, entities, headers = _note(30)
     asserted = assert_entities(text, entities, structure=prepare(text, max_chars=PIECE_CHARS))

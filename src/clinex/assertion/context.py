@@ -86,7 +86,10 @@ def span_contexts(
     for i, (start, _) in enumerate(spans):
         at = bisect.bisect_right(starts, start) - 1
         category = sections[at].category if at >= 0 and start < sections[at].end else None
-        if category is None and (not sections or start < sections[0].start):
+        # Before the piece's first header the section carried over from the piece before holds,
+        # also where the Sectionizer opened the piece with a header-less section of its own.
+        headerless = at <= 0 and (not sections or sections[0].body_start == sections[0].start)
+        if category is None and (not sections or start < sections[0].start or headerless):
             category = leading_section
         contexts.append(SpanContext(frozenset(cues[i]), category, sentence_of[i]))
     return contexts

@@ -42,6 +42,8 @@ def prepare(text: str, *, max_chars: int = DEFAULT_CHUNK_CHARS) -> NoteStructure
         piece = text[window.start : window.end]
         sections = sections_of_doc(blank_nlp()(piece))
         pieces.append(Piece(window.start, window.end, sections, split_sentences(piece), leading))
-        if sections and sections[-1].category is not None:
+        # The last section runs on into the next piece; one without a header of its own is the
+        # section carried in, and an unknown header ("Ward round:") ends a known one.
+        if sections and (sections[-1].category is not None or sections[-1].body_start > sections[-1].start):
             leading = sections[-1].category
     return NoteStructure(pieces)
