@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -46,6 +47,101 @@ def _context() -> Any:
     with resources.as_file(resources.files("clinex.assertion") / "data" / "context_rules.json") as path:
         context.add(ConTextRule.from_json(str(path)))
     return context
+
+
+#: What one token of a ConText rule must be: ("LOWER" | "ORTH", the spellings it may have),
+#: ("REGEX", (attribute, compiled pattern)) or ("NUM", None) for a number.
+_Need = tuple[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Triggers:
+    """The tokens each flag-giving ConText rule needs. A sentence in which no such rule finds
+    every token it needs gets no flag from ConText, so its matchers (most of its time) need not
+    run there. Exact, not a guess: read from the rules' own patterns (every word of a literal;
+    every token of a pattern that must occur); a rule it cannot read makes ConText run always.
+    Rules that give no flag (pseudo, terminate) only shape the scopes of the others."""
+
+    rules: tuple[tuple[_Need, ...], ...]
+
+    def may_fire_in(self, text: str) -> bool:
+        """Before tokenising: a token is a piece of the text, so a word a rule needs must at
+        least occur in it (a regex or a number counts as present)."""
+        lowered = text.lower()
+        return any(all(_may_occur(need, text, lowered) for need in rule) for rule in self.rules)
+
+    def fires_in(self, doc: Any) -> bool:
+        lower = {t.lower_ for t in doc}
+        orth = {t.text for t in doc}
+        numbers = any(t.like_num for t in doc)
+        return any(all(_met(need, lower, orth, numbers) for need in rule) for rule in self.rules)
+
+
+def _may_occur(need: _Need, text: str, lowered: str) -> bool:
+    kind, value = need
+    if kind == "LOWER":
+        return any(word in lowered for word in value)
+    if kind == "ORTH":
+        return any(word in text for word in value)
+    return True
+
+
+def _met(need: _Need, lower: set[str], orth: set[str], numbers: bool) -> bool:
+    kind, value = need
+    if kind == "LOWER":
+        return not lower.isdisjoint(value)
+    if kind == "ORTH":
+        return not orth.isdisjoint(value)
+    if kind == "REGEX":
+        attribute, pattern = value
+        return any(pattern.search(word) for word in (lower if attribute == "LOWER" else orth))
+    return numbers
+
+
+#: A pattern token with one of these operators must occur (spaCy: absent = exactly once).
+_REQUIRED_OPS = (None, "1", "+")
+
+
+@functools.cache
+def _triggers() -> _Triggers:
+    rules: list[tuple[_Need, ...]] = []
+    for rule in _context().rules:
+        if rule.category not in CATEGORY_FLAGS:
+            continue
+        needs = _needs(rule)
+        if needs is None:
+            return _Triggers(((),))  # a rule this filter cannot read: ConText runs on every sentence
+        rules.append(needs)
+    return _Triggers(tuple(rules))
+
+
+def _needs(rule: Any) -> tuple[_Need, ...] | None:
+    if rule.pattern is None:  # a literal, matched on the lower-case words
+        return tuple(("LOWER", frozenset({t.lower_})) for t in blank_nlp()(rule.literal.lower()))
+    if not isinstance(rule.pattern, list):
+        return None  # a regular expression over the text
+    needs: list[_Need] = []
+    for token in rule.pattern:
+        if token.get("OP") not in _REQUIRED_OPS:
+            continue
+        for attribute, value in token.items():
+            if attribute == "OP":
+                continue
+            attribute = "ORTH" if attribute == "TEXT" else attribute
+            if attribute == "LIKE_NUM" and value is True:
+                needs.append(("NUM", None))
+            elif attribute not in ("LOWER", "ORTH"):
+                return None
+            elif isinstance(value, str):
+                needs.append((attribute, frozenset({value.lower() if attribute == "LOWER" else value})))
+            elif isinstance(value, dict) and set(value) == {"IN"}:
+                spelt = (str(w).lower() if attribute == "LOWER" else str(w) for w in value["IN"])
+                needs.append((attribute, frozenset(spelt)))
+            elif isinstance(value, dict) and set(value) == {"REGEX"}:
+                needs.append(("REGEX", (attribute, re.compile(value["REGEX"]))))
+            else:
+                return None
+    return tuple(needs)
 
 
 def span_contexts(
@@ -147,7 +243,12 @@ def _run_context(sentence: str, spans: list[tuple[int, int]], results: list[set[
     from spacy.tokens import Span
     from spacy.util import filter_spans
 
+    triggers = _triggers()
+    if not triggers.may_fire_in(sentence):
+        return  # no rule can match here: ConText would find no modifier (most sentences)
     doc = blank_nlp()(sentence)
+    if not triggers.fires_in(doc):
+        return
     for token in doc:
         token.is_sent_start = token.i == 0
     token_spans: list[Span | None] = [
