@@ -26,7 +26,7 @@ def test_flags_are_the_same_with_and_without_the_prefilter(
 ) -> None:
     rows = read_negex_rows(shared_data / "negex" / "dev.tsv")[::3]
     filtered = [_cues(row.sentence, row.condition) for row in rows]
-    monkeypatch.setattr(context, "_triggers", lambda: context._Triggers(((),)))  # every sentence fires
+    monkeypatch.setattr(context, "_triggers", lambda: context._Triggers.of([()]))  # every sentence fires
     unfiltered = [_cues(row.sentence, row.condition) for row in rows]
     assert filtered == unfiltered
     assert sum(bool(c) for c in unfiltered) > 50  # the comparison holds flags, not only empty sets

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -60,30 +60,55 @@ class _Triggers:
     every token it needs gets no flag from ConText, so its matchers (most of its time) need not
     run there. Exact, not a guess: read from the rules' own patterns (every word of a literal;
     every token of a pattern that must occur); a rule it cannot read makes ConText run always.
-    Rules that give no flag (pseudo, terminate) only shape the scopes of the others."""
+    Rules that give no flag (pseudo, terminate) only shape the scopes of the others.
+
+    Each rule is indexed by one word it needs (its *anchor*), so a sentence's words pick the few
+    rules worth checking; ``always`` are rules that need no word (a number, a regex)."""
 
     rules: tuple[tuple[_Need, ...], ...]
+    by_lower: Mapping[str, tuple[int, ...]]
+    by_orth: Mapping[str, tuple[int, ...]]
+    always: tuple[int, ...]
+    #: Every anchor word, lower-cased, as one alternation (None where some rule has no anchor).
+    anchors: re.Pattern[str] | None
 
     def may_fire_in(self, text: str) -> bool:
-        """Before tokenising: a token is a piece of the text, so a word a rule needs must at
-        least occur in it (a regex or a number counts as present)."""
-        lowered = text.lower()
-        return any(all(_may_occur(need, text, lowered) for need in rule) for rule in self.rules)
+        """Before tokenising: a token is a piece of the text, so some rule's anchor must at
+        least occur in it."""
+        return self.anchors is None or self.anchors.search(text.lower()) is not None
 
     def fires_in(self, doc: Any) -> bool:
         lower = {t.lower_ for t in doc}
         orth = {t.text for t in doc}
+        candidates = set(self.always)
+        for words, index in ((lower, self.by_lower), (orth, self.by_orth)):
+            for word in words & index.keys():
+                candidates.update(index[word])
+        if not candidates:
+            return False
         numbers = any(t.like_num for t in doc)
-        return any(all(_met(need, lower, orth, numbers) for need in rule) for rule in self.rules)
+        return any(all(_met(need, lower, orth, numbers) for need in self.rules[i]) for i in candidates)
 
-
-def _may_occur(need: _Need, text: str, lowered: str) -> bool:
-    kind, value = need
-    if kind == "LOWER":
-        return any(word in lowered for word in value)
-    if kind == "ORTH":
-        return any(word in text for word in value)
-    return True
+    @classmethod
+    def of(cls, rules: Sequence[tuple[_Need, ...]]) -> _Triggers:
+        by: dict[str, dict[str, list[int]]] = {"LOWER": {}, "ORTH": {}}
+        always: list[int] = []
+        for i, rule in enumerate(rules):
+            words = [need for need in rule if need[0] in by]
+            if not words:
+                always.append(i)
+                continue
+            kind, spellings = min(words, key=lambda need: len(need[1]))
+            for word in spellings:
+                by[kind].setdefault(word, []).append(i)
+        every = sorted({w.lower() for index in by.values() for w in index}, key=len, reverse=True)
+        return cls(
+            tuple(rules),
+            {w: tuple(ids) for w, ids in by["LOWER"].items()},
+            {w: tuple(ids) for w, ids in by["ORTH"].items()},
+            tuple(always),
+            None if always or not every else re.compile("|".join(map(re.escape, every))),
+        )
 
 
 def _met(need: _Need, lower: set[str], orth: set[str], numbers: bool) -> bool:
@@ -110,9 +135,9 @@ def _triggers() -> _Triggers:
             continue
         needs = _needs(rule)
         if needs is None:
-            return _Triggers(((),))  # a rule this filter cannot read: ConText runs on every sentence
+            return _Triggers.of([()])  # a rule this filter cannot read: ConText runs on every sentence
         rules.append(needs)
-    return _Triggers(tuple(rules))
+    return _Triggers.of(rules)
 
 
 def _needs(rule: Any) -> tuple[_Need, ...] | None:
