@@ -46,6 +46,8 @@ from typing import Any
 
 import simple_icd_10_cm as cm
 
+from clinex.terminology import drugs
+
 ROOT = Path(__file__).resolve().parents[1]
 TERM_DATA = ROOT / "src/clinex/terminology/data"
 RULES_DATA = ROOT / "src/clinex/extractors/rules/data"
@@ -223,37 +225,9 @@ ROOT_OPERATIONS = {
     "restoration",
     "reduction",
 }
-SALTS = {
-    "hydrochloride",
-    "hcl",
-    "hydrobromide",
-    "sulfate",
-    "mesylate",
-    "maleate",
-    "besylate",
-    "succinate",
-    "tartrate",
-    "citrate",
-    "fumarate",
-    "acetate",
-    "propionate",
-    "calcium",
-    "sodium",
-    "potassium",
-    "bromide",
-    "phosphate",
-    "monohydrate",
-    "dihydrate",
-    "anhydrous",
-    "hyclate",
-    "disodium",
-    "magnesium",
-    "dipropionate",
-    "valerate",
-    "furoate",
-    "xinafoate",
-    "trihydrate",
-}
+# Salt and hydrate words: the coder's (clinex.terminology.drugs), so a name the lexicon strips
+# of its salt is one the coder reads as the same ingredient.
+SALTS = drugs.SALTS
 # A drug name this common in general English (wordfreq Zipf scale; "ginger" 3.9, "oxygen" 4.3,
 # "insulin" 3.8, "aspirin" 3.3) is more often the everyday word than the drug.
 EVERYDAY_ZIPF = 3.9
