@@ -97,3 +97,24 @@ def test_a_similar_drug_name_is_not_coded_as_another_drug():
     entity = Entity(type="medication", text="Prednisolone", start=0, end=12, attributes={"dose": "30 mg"})
     (coded,) = normalise([entity], text)
     assert coded.code is None  # the subset has no prednisolone; prednisone is another drug
+
+
+def test_a_drug_the_subset_names_but_holds_no_ingredient_concept_for_is_uncoded_yet_not_doubted() -> None:
+    # The subset knows acetaminophen only as products (325 MG Oral Tablet, combinations) and has
+    # no ingredient concept: with no form written no code fits, so none is set, but the name is
+    # the terminology's own, so the entity keeps its confidence; a name it does not know
+    # (prednisolone) keeps at most half.
+    from clinex.terminology import drugs
+
+    coder = drugs.packaged_coder()
+    assert coder.ingredients_named("acetaminophen") is not None
+    assert not any(p.is_ingredient for p in coder.products if p.ingredients == {"acetaminophen"})
+    text = "Acetaminophen 325 mg every 6 hours. Prednisolone 30 mg once daily."
+    entities = [
+        Entity(type="medication", text="Acetaminophen", start=0, end=13, confidence=0.9),
+        Entity(type="medication", text="Prednisolone", start=36, end=48, confidence=0.9),
+    ]
+    assert_grounded(text, entities, min_count=2)
+    acetaminophen, prednisolone = normalise(entities, text)
+    assert acetaminophen.code is None and acetaminophen.confidence == 0.9
+    assert prednisolone.code is None and prednisolone.confidence == 0.45

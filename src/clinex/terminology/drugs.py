@@ -149,9 +149,14 @@ class Product:
 
 @dataclass(frozen=True, slots=True)
 class DrugMatch:
-    """The concept chosen for a mention and how sure the name was (1.0 name, 0.95 synonym)."""
+    """The concept chosen for a mention and how sure the name was (1.0 name, 0.95 synonym).
 
-    concept: Concept
+    ``concept`` is None where the name names its ingredients exactly but the terminology has
+    no concept at the level the text supports (a subset without that ingredient concept): the
+    drug is known, only its code is missing, so it is left uncoded rather than coded as a
+    product the text does not state."""
+
+    concept: Concept | None
     score: float
 
 
@@ -245,7 +250,7 @@ class DrugCoder:
         if len(fitting) == 1:
             return DrugMatch(fitting[0].concept, score)
         ingredient = [p for p in candidates if p.is_ingredient]
-        return DrugMatch(ingredient[0].concept, score) if len(ingredient) == 1 else None
+        return DrugMatch(ingredient[0].concept if len(ingredient) == 1 else None, score)
 
     @staticmethod
     def _fits(product: Product, dose: str | None, form: str | None, salts: frozenset[str]) -> bool:

@@ -17,10 +17,12 @@ For every extractor's entities (:func:`normalise`):
   never as another drug (:mod:`clinex.terminology.drugs`). A code the extractor gave is checked,
   not trusted: an ICD-10-CM code moves to its billable leaf, a drug code is kept only where it
   fits the mention.
-- **Confidence**: ``confidence × (0.5 + 0.5 × score)``, where ``score`` is how the code was found
-  (1.0 an exact name, 0.95 a synonym, at most 0.9 fuzzy or retrieved); a condition, medication
-  or lab left uncoded gets score 0, so at most half its confidence: an entity the terminology
-  cannot name is less trustworthy.
+- **Confidence**: ``confidence × (0.5 + 0.5 × score)``, where ``score`` is how the terminology
+  named the mention (1.0 an exact name, 0.95 a synonym, at most 0.9 fuzzy or retrieved); a
+  condition, medication or lab it cannot name gets score 0, so at most half its confidence: an
+  entity the terminology cannot name is less trustworthy. A medication whose ingredients it
+  names exactly keeps that score also where no concept fits the level the text supports (the
+  subset lacks that ingredient concept): the drug is known, only its code is missing.
 """
 
 from __future__ import annotations
@@ -94,8 +96,8 @@ def _with_attributes(entity: Entity) -> Entity:
     return entity if attrs == entity.attributes else entity.with_(attributes=attrs)
 
 
-def _coded(entity: Entity, found: tuple[Code, float] | None) -> Entity:
-    """``entity`` with the code found and the one confidence rule (uncoded: score 0)."""
+def _coded(entity: Entity, found: tuple[Code | None, float] | None) -> Entity:
+    """``entity`` with the code found and the one confidence rule (not named: score 0)."""
     code, score = found if found is not None else (None, 0.0)
     return entity.with_(code=code, confidence=round(entity.confidence * (0.5 + 0.5 * score), 4))
 
@@ -131,7 +133,7 @@ def _lab(entity: Entity) -> tuple[Code, float] | None:
     return (_code(LOINC, match.concept), match.score) if match is not None else None
 
 
-def _medication(entity: Entity, text: str) -> tuple[Code, float] | None:
+def _medication(entity: Entity, text: str) -> tuple[Code | None, float] | None:
     end = entity.end
     dose = entity.attributes.get("dose") or (drugs.written_dose(text, end) if end is not None else None)
     form = drugs.written_form(text, end) if end is not None else None
@@ -140,7 +142,9 @@ def _medication(entity: Entity, text: str) -> tuple[Code, float] | None:
     if entity.code is not None and given is not None and coder.terminology.get(given) is None:
         return entity.code, 1.0  # a code outside the packaged subset: it cannot be checked here
     found = coder.code(entity.text, dose=dose, form=form, given=given)
-    return (_code(RXNORM, found.concept), found.score) if found is not None else None
+    if found is None:
+        return None
+    return (_code(RXNORM, found.concept) if found.concept is not None else None), found.score
 
 
 def _code(system: str, concept: Concept) -> Code:
