@@ -58,6 +58,7 @@ def normalise(
     out = [_with_attributes(e) for e in entities]
     retrieval: list[int] = []
     for i, entity in enumerate(out):
+        found: tuple[Code | None, float] | None
         system = _SYSTEMS.get(entity.type)
         if system is None or (entity.code is not None and entity.code.system != system):
             continue  # uncoded types, and a code in another system (the user's): not ours to judge
