@@ -118,3 +118,22 @@ def test_a_drug_the_subset_names_but_holds_no_ingredient_concept_for_is_uncoded_
     acetaminophen, prednisolone = normalise(entities, text)
     assert acetaminophen.code is None and acetaminophen.confidence == 0.9
     assert prednisolone.code is None and prednisolone.confidence == 0.45
+
+
+def test_a_salt_a_synonym_or_a_joined_combination_names_the_ingredients() -> None:
+    from clinex.terminology import drugs
+
+    coder = drugs.packaged_coder()
+    # "doxycycline hyclate" is only a strength-less component in the subset: the salt written
+    # still names doxycycline, whose products are monohydrates.
+    assert coder.ingredients_named("doxycycline hyclate") == (frozenset({"doxycycline"}), 1.0)
+    # listed for acetaminophen and for the acetaminophen/hydrocodone combination: acetaminophen
+    named = coder.ingredients_named("paracetamol")
+    assert named is not None and named[0] == {"acetaminophen"}
+    named = coder.ingredients_named("Acetaminophen/Hydrocodone")
+    assert named is not None and named[0] == {"acetaminophen", "hydrocodone"}
+    # The salt written still chooses among products: hyclate is never the monohydrate tablet.
+    text = "Doxycycline hyclate 100 mg tablet twice daily."
+    (coded,) = normalise([Entity(type="medication", text="Doxycycline hyclate", start=0, end=19)], text)
+    assert coded.code is None or coded.code.code != "1650142"
+    assert coded.confidence == 1.0

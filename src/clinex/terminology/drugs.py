@@ -181,7 +181,7 @@ def parse_product(concept: Concept) -> Product | None:
     while (prefix := _PREFIX.match(display)) is not None:
         display = display[prefix.end() :]
     if not re.search(r"\d", display):
-        names = [normalise_term(part) for part in re.split(r"\s+/\s+", display)]
+        names = [normalise_term(part) for part in re.split(r"\s*/\s*", display)]  # "A / B", "A/B"
         if not all(names):
             return None
         return Product(concept, frozenset(map(base_name, names)), frozenset(names), (), None, brand)
@@ -220,7 +220,7 @@ class DrugCoder:
         key = normalise_term(name)
         if not key:
             return None
-        whole = self._names.get(key)
+        whole = self._names.get(key) or self._names.get(base_name(key))  # a salt written names its base
         if whole is not None:
             return whole
         parts = [p for p in _COMBINATION.split(name.lower()) if p.strip()]
@@ -286,7 +286,8 @@ def _names(products: Iterable[Product]) -> dict[str, tuple[frozenset[str], float
     """Name → (ingredients, score): every ingredient name of every product, with and without
     its salt (1.0); the display of a multi-ingredient concept (1.0); brands (the product's
     ingredients) and the synonyms a single-ingredient or ingredient concept lists (0.95). A
-    synonym listed for several ingredient sets, or one that reads like a dose form, names none."""
+    synonym listed for several ingredient sets none of which lies inside all the others, or one
+    that reads like a dose form, names none."""
     names: dict[str, tuple[frozenset[str], float]] = {}
     synonyms: dict[str, set[frozenset[str]]] = {}
     for product in products:
@@ -300,9 +301,18 @@ def _names(products: Iterable[Product]) -> dict[str, tuple[frozenset[str], float
             for synonym in product.concept.synonyms:
                 synonyms.setdefault(normalise_term(synonym), set()).add(product.ingredients)
     for synonym, sets in synonyms.items():
-        if synonym and synonym not in names and len(sets) == 1 and not _NOT_A_NAME.search(synonym):
-            names[synonym] = (next(iter(sets)), SYNONYM_SCORE)
+        named = _smallest_inside_all(sets)
+        if synonym and synonym not in names and named is not None and not _NOT_A_NAME.search(synonym):
+            names[synonym] = (named, SYNONYM_SCORE)
     return names
+
+
+def _smallest_inside_all(sets: set[frozenset[str]]) -> frozenset[str] | None:
+    """The ingredient set a synonym names: the one set it is listed for, or the one inside every
+    other (a combination's concept lists its ingredients' synonyms: "paracetamol" is listed for
+    acetaminophen and for acetaminophen/hydrocodone, and names acetaminophen); else None."""
+    smallest = min(sets, key=len)
+    return smallest if all(smallest <= other for other in sets) else None
 
 
 @functools.cache
