@@ -225,9 +225,6 @@ ROOT_OPERATIONS = {
     "restoration",
     "reduction",
 }
-# Salt and hydrate words: the coder's (clinex.terminology.drugs), so a name the lexicon strips
-# of its salt is one the coder reads as the same ingredient.
-SALTS = drugs.SALTS
 # A drug name this common in general English (wordfreq Zipf scale; "ginger" 3.9, "oxygen" 4.3,
 # "insulin" 3.8, "aspirin" 3.3) is more often the everyday word than the drug.
 EVERYDAY_ZIPF = 3.9
@@ -402,8 +399,9 @@ def ingredient_names(display: str) -> list[str]:
             if len(name) >= 4:
                 names.append(name)
                 words = name.split()
-                if len(words) > 1 and words[-1] in SALTS and words[0] not in SALTS:
-                    names.append(" ".join(w for w in words if w not in SALTS))
+                # The coder's salt words, so a name stripped of its salt is the ingredient it reads.
+                if len(words) > 1 and words[-1] in drugs.SALTS and words[0] not in drugs.SALTS:
+                    names.append(" ".join(w for w in words if w not in drugs.SALTS))
     return names
 
 

@@ -42,12 +42,11 @@ def test_every_literal_rule_passes_the_prefilter_in_a_sentence_that_holds_it() -
     assert literals
     for literal in literals:
         sentence = f"The patient reports {literal} pneumonia today."
-        assert triggers.may_fire_in(sentence), literal
         assert triggers.fires_in(context.blank_nlp()(sentence)), literal
 
 
 def test_a_sentence_without_any_cue_is_skipped() -> None:
     triggers = context._triggers()
     sentence = "Blood pressure was 120/80 mmHg on admission."
-    assert not (triggers.may_fire_in(sentence) and triggers.fires_in(context.blank_nlp()(sentence)))
-    assert triggers.may_fire_in("There was no fever.")
+    assert not triggers.fires_in(context.blank_nlp()(sentence))
+    assert triggers.fires_in(context.blank_nlp()("There was no fever."))

@@ -69,13 +69,6 @@ class _Triggers:
     by_lower: Mapping[str, tuple[int, ...]]
     by_orth: Mapping[str, tuple[int, ...]]
     always: tuple[int, ...]
-    #: Every anchor word, lower-cased, as one alternation (None where some rule has no anchor).
-    anchors: re.Pattern[str] | None
-
-    def may_fire_in(self, text: str) -> bool:
-        """Before tokenising: a token is a piece of the text, so some rule's anchor must at
-        least occur in it."""
-        return self.anchors is None or self.anchors.search(text.lower()) is not None
 
     def fires_in(self, doc: Any) -> bool:
         lower = {t.lower_ for t in doc}
@@ -101,13 +94,11 @@ class _Triggers:
             kind, spellings = min(words, key=lambda need: len(need[1]))
             for word in spellings:
                 by[kind].setdefault(word, []).append(i)
-        every = sorted({w.lower() for index in by.values() for w in index}, key=len, reverse=True)
         return cls(
             tuple(rules),
             {w: tuple(ids) for w, ids in by["LOWER"].items()},
             {w: tuple(ids) for w, ids in by["ORTH"].items()},
             tuple(always),
-            None if always or not every else re.compile("|".join(map(re.escape, every))),
         )
 
 
@@ -268,12 +259,9 @@ def _run_context(sentence: str, spans: list[tuple[int, int]], results: list[set[
     from spacy.tokens import Span
     from spacy.util import filter_spans
 
-    triggers = _triggers()
-    if not triggers.may_fire_in(sentence):
-        return  # no rule can match here: ConText would find no modifier (most sentences)
     doc = blank_nlp()(sentence)
-    if not triggers.fires_in(doc):
-        return
+    if not _triggers().fires_in(doc):
+        return  # no flag-giving rule can match here: ConText would find no modifier (most sentences)
     for token in doc:
         token.is_sent_start = token.i == 0
     token_spans: list[Span | None] = [
