@@ -13,7 +13,8 @@ from clinex.core.errors import ConfigError, InputError
 from clinex.core.registry import extractors, llm_backends
 from clinex.core.types import Assertion, Code, Entity
 from clinex.extractors.llm import LLMExtractor
-from clinex.testing import FixedEntitiesExtractor, ScriptedBackend, assert_grounded
+from clinex.pipeline import NoteInput, Pipeline
+from clinex.testing import FaultyExtractor, FixedEntitiesExtractor, ScriptedBackend, assert_grounded
 
 NOTE = "Known asthma. No fever. Still asthma."
 TABLE = {
@@ -27,7 +28,12 @@ TABLE = {
 
 
 def test_public_names_are_exactly_these() -> None:
-    assert clinex.testing.__all__ == ["FixedEntitiesExtractor", "ScriptedBackend", "assert_grounded"]
+    assert clinex.testing.__all__ == [
+        "FaultyExtractor",
+        "FixedEntitiesExtractor",
+        "ScriptedBackend",
+        "assert_grounded",
+    ]
     defined = {
         name
         for name, value in vars(clinex.testing).items()
@@ -138,3 +144,16 @@ def test_assert_grounded_counts_the_grounded_entities() -> None:
         assert_grounded(NOTE, [])
     with pytest.raises(ValueError, match="min_count"):
         assert_grounded(NOTE, [], min_count=-1)
+
+
+def test_faulty_extractor_fails_on_its_marker_and_passes_the_rest_through() -> None:
+    faulty = FaultyExtractor(FixedEntitiesExtractor(TABLE), fail_on="POISON")
+    assert faulty.name == "faulty.fixed.v1"
+    assert [e.text for e in faulty.extract(NOTE)] == ["asthma", "fever"]
+    with pytest.raises(RuntimeError, match="failure marker"):
+        faulty.extract(NOTE + " POISON")
+    good, bad = Pipeline(faulty).run_many([NoteInput(NOTE, "a"), NoteInput(NOTE + " POISON", "b")])
+    assert isinstance(good, clinex.Document) and [e.text for e in good.entities] == ["asthma", "fever"]
+    assert isinstance(bad, clinex.InternalError) and "RuntimeError" in bad.message
+    with pytest.raises(ValueError, match="delay"):
+        FaultyExtractor(FixedEntitiesExtractor(TABLE), delay=-1)

@@ -9,6 +9,9 @@ Each INPUT is one of:
   a FHIR Patient); a line without ``id`` gets ``<file stem>-<line number>``; a line holding a
   FHIR DocumentReference is read as FHIR; blank lines are skipped;
 - FHIR JSON (``.json``) — a DocumentReference or a Bundle holding DocumentReferences;
+- Parquet (``.parquet``, needs ``pyarrow``) — one note per row, columns ``id``, ``text`` and
+  an optional ``patient`` (a FHIR Patient as a JSON string or a struct); read in row groups,
+  so a large file is never held whole; a row without ``id`` gets ``<file stem>-<row number>``;
 - ``-`` — standard input, sniffed: FHIR JSON, JSONL, or else plain text (id ``stdin``).
   A file with another suffix is sniffed the same way.
 
@@ -38,6 +41,9 @@ STDIN = "-"
 _TEXT_SUFFIXES = {".txt"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _FHIR_SUFFIXES = {".json"}
+_PARQUET_SUFFIXES = {".parquet"}
+#: Rows read from a Parquet file at a time.
+_PARQUET_BATCH = 1024
 # A NUL byte in the first block means a binary file (UTF-8 text never holds one; UTF-16 does).
 _SNIFF_BYTES = 8192
 
@@ -89,6 +95,27 @@ def check_inputs(inputs: Iterable[str | Path]) -> None:
             raise _missing(name)
 
 
+def check_rereadable(inputs: Iterable[str | Path]) -> None:
+    """InputError unless every input is a file or directory of a known format: for an engine
+    that reads its input again when it resumes (standard input cannot be read twice, and an
+    unknown suffix would be sniffed anew)."""
+    check_inputs(inputs)
+    known = _TEXT_SUFFIXES | _JSONL_SUFFIXES | _FHIR_SUFFIXES | _PARQUET_SUFFIXES
+    for given in inputs:
+        name = str(given)
+        if name == STDIN:
+            raise InputError(
+                "this engine cannot read standard input (a restart must read the same notes again)",
+                hint="save the notes to a file and give its path",
+            )
+        path = Path(name)
+        if path.is_file() and path.suffix.lower() not in known:
+            raise InputError(
+                f"{name}: unknown input format {path.suffix or '(no suffix)'!r}",
+                hint="give .txt notes or a directory of them, .jsonl/.ndjson, FHIR .json or .parquet",
+            )
+
+
 def check_patient(patient: Any, *, note_id: str) -> None:
     """FHIRError if the Patient a user gave with a note is not valid FHIR R4; the message names
     the fields and the problem types only (values may be identifying)."""
@@ -132,6 +159,9 @@ def _read(path: Path, *, source: str) -> bytes | InputProblem:
 
 
 def _file(path: Path, *, source: str) -> Iterator[InputItem]:
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        yield from _parquet(path, source=source)
+        return
     data = _read(path, source=source)
     if isinstance(data, InputProblem):
         yield data
@@ -273,6 +303,52 @@ def _jsonl_record(record: Any, *, where: str, default_id: str) -> InputItem:
             where, InputError(f"{where}: 'patient' is not a FHIR Patient", hint="omit it or give a Patient")
         )
     return _checked(text, note_id=str(raw_id), source=where, patient=patient)
+
+
+def _parquet(path: Path, *, source: str) -> Iterator[InputItem]:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        hint = "pip install 'clinex[parquet]', or give the notes as JSONL"
+        yield InputProblem(source, InputError(f"{source}: reading Parquet needs pyarrow", hint=hint))
+        return
+    try:
+        parquet = pyarrow.parquet.ParquetFile(path)
+    except (OSError, pyarrow.ArrowException) as exc:
+        yield InputProblem(
+            source,
+            InputError(
+                f"{source}: not a readable Parquet file ({type(exc).__name__})", hint="check the file"
+            ),
+        )
+        return
+    names = set(parquet.schema_arrow.names)
+    if "text" not in names:
+        yield InputProblem(
+            source,
+            InputError(f"{source}: no 'text' column", hint="give columns id, text and optionally patient"),
+        )
+        return
+    columns = [name for name in ("id", "text", "patient") if name in names]
+    row = 0
+    for batch in parquet.iter_batches(columns=columns, batch_size=_PARQUET_BATCH):
+        for record in batch.to_pylist():
+            row += 1
+            where = f"{source}:row {row}"
+            patient = record.get("patient")
+            if isinstance(patient, str):
+                try:
+                    record["patient"] = json.loads(patient)
+                except ValueError as exc:
+                    hint = "give the Patient as FHIR JSON, or leave it out"
+                    problem = InputError(
+                        f"{where}: 'patient' is malformed JSON ({_json_reason(exc)})", hint=hint
+                    )
+                    yield InputProblem(where, problem)
+                    continue
+            present = {key: value for key, value in record.items() if value is not None}
+            yield _jsonl_record(present, where=where, default_id=f"{path.stem}-{row}")
 
 
 def _json_reason(exc: ValueError) -> str:

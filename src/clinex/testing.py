@@ -2,6 +2,8 @@
 
 - :class:`FixedEntitiesExtractor`: an extractor that reports entities you wrote by hand, so
   what comes after extraction (FHIR mapping, your CLI or service) is tested on known input.
+- :class:`FaultyExtractor`: wraps an extractor to fail on chosen notes and to slow it down,
+  so a batch's error handling and an interrupted run's resumption are tested on known input.
 - :class:`ScriptedBackend`: an LLM backend that answers from a script and records the chats it
   was given, so prompts, parsing and grounding are tested without a model.
 - :func:`assert_grounded`: the grounding check, ``note[start:end] == text``, for a test.
@@ -19,6 +21,7 @@ is needed (a CLI, a config file), register the stand-in for a block, so no other
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from clinex.core.serialize import entity_from_dict
 from clinex.core.types import Entity
 from clinex.llm.base import Message
 
-__all__ = ["FixedEntitiesExtractor", "ScriptedBackend", "assert_grounded"]
+__all__ = ["FaultyExtractor", "FixedEntitiesExtractor", "ScriptedBackend", "assert_grounded"]
 
 
 class FixedEntitiesExtractor:
@@ -97,6 +100,37 @@ def _read_table(path: Path) -> dict[str, Mapping[str, Any]]:
             hint='write {"phrase": {"type": "condition", ...}, ...}',
         )
     return table
+
+
+class FaultyExtractor:
+    """An extractor that raises on every note holding ``fail_on`` and otherwise reports what
+    ``inner`` finds, after ``delay`` seconds per note.
+
+    It pickles when ``inner`` does, so a distributed engine can send it to its workers. The
+    error it raises is a plain ``RuntimeError``, as a bug in a plugin would be.
+
+    Args:
+        inner: The extractor doing the work (e.g. a :class:`FixedEntitiesExtractor`).
+        fail_on: A marker; a note containing it fails. None: no note fails.
+        delay: Seconds to sleep per note, to make a batch last long enough to interrupt.
+
+    Raises:
+        ValueError: ``delay`` is negative.
+    """
+
+    def __init__(self, inner: Any, *, fail_on: str | None = None, delay: float = 0.0) -> None:
+        if delay < 0:
+            raise ValueError(f"delay must be ≥ 0, got {delay}")
+        self.inner, self.fail_on, self.delay = inner, fail_on, delay
+        self.name = f"faulty.{inner.name}"
+
+    def extract(self, text: str) -> list[Entity]:
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_on is not None and self.fail_on in text:
+            raise RuntimeError("FaultyExtractor: this note holds the failure marker")
+        found: list[Entity] = self.inner.extract(text)
+        return found
 
 
 class ScriptedBackend:

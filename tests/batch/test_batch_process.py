@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,3 +151,33 @@ def test_clinex_extract_batches_notes_through_extract_batch(tmp_path: Path) -> N
     assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["n0", "n1", "n2"]
     assert extractor.batches == [3] and extractor.singles == 0
+
+
+def test_a_note_over_the_size_limit_is_an_error_that_claims_its_id() -> None:
+    records = [
+        NoteRecord(id="big", text="x" * 11, source="in.jsonl:1"),
+        NoteRecord(id="big", text="short", source="in.jsonl:2"),
+        NoteRecord(id="ok", text="x" * 10, source="in.jsonl:3"),
+    ]
+    too_large, duplicate, fine = triage(records, max_chars=10)
+    assert too_large.error is not None and too_large.error.code == "E102"
+    assert "11 characters, over the limit of 10" in too_large.error.message
+    assert duplicate.error is not None and "duplicate note id 'big'" in duplicate.error.message
+    assert fine == records[2]
+    assert next(triage(records)) == records[0]  # no limit unless given
+
+
+def test_summaries_merge_and_round_trip_through_json() -> None:
+    from clinex.batch import BatchSummary
+
+    first = BatchSummary(
+        ok=2, failed=1, entities=Counter({"condition": 3}), assertions=Counter({"negated": 1})
+    )
+    second = BatchSummary.from_dict(
+        json.loads(
+            json.dumps(BatchSummary(ok=1, skipped=4, entities=Counter({"condition": 1, "lab": 2})).as_dict())
+        )
+    )
+    first.merge(second)
+    assert (first.ok, first.failed, first.skipped, first.notes) == (3, 1, 4, 8)
+    assert first.entities == {"condition": 4, "lab": 2} and first.assertions == {"negated": 1}

@@ -123,3 +123,55 @@ def test_extract_refuses_a_threshold_outside_zero_to_one(threshold: float) -> No
 
     with pytest.raises(ConfigError, match="min_confidence"):
         clinex.extract("Metformin 500 mg.", extractor="rules", min_confidence=threshold)
+
+
+def test_parquet_rows_are_notes_with_their_patient_and_problems_named_by_row(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pyarrow
+    import pyarrow.parquet
+
+    patient = {"resourceType": "Patient", "id": "p1"}
+    table = pyarrow.table(
+        {
+            "id": ["a", None, "c", "d"],
+            "text": ["Metformin.", "Asthma.", None, "Fever."],
+            "patient": [json.dumps(patient), None, None, "{not json"],
+        }
+    )
+    path = tmp_path / "notes.parquet"
+    pyarrow.parquet.write_table(table, path, row_group_size=2)
+    first, second, third, fourth = read_inputs([path])
+    assert first == NoteRecord(id="a", text="Metformin.", source=f"{path}:row 1", patient=patient)
+    assert second == NoteRecord(id="notes-2", text="Asthma.", source=f"{path}:row 2")
+    assert isinstance(third, InputProblem) and third.source == f"{path}:row 3" and "no 'text'" in str(third.error)
+    assert isinstance(fourth, InputProblem) and "'patient' is malformed JSON" in str(fourth.error)
+    assert "Fever" not in str(fourth.error)
+
+
+def test_a_parquet_file_without_text_or_not_parquet_is_one_problem(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pyarrow
+    import pyarrow.parquet
+
+    no_text = tmp_path / "ids.parquet"
+    pyarrow.parquet.write_table(pyarrow.table({"id": ["a"]}), no_text)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    (problem,) = read_inputs([no_text])
+    assert isinstance(problem, InputProblem) and "no 'text' column" in str(problem.error)
+    (problem,) = read_inputs([broken])
+    assert isinstance(problem, InputProblem) and "not a readable Parquet file" in str(problem.error)
+
+
+def test_rereadable_inputs_refuse_stdin_and_unknown_formats(tmp_path: Path) -> None:
+    from clinex.inputs import check_rereadable
+
+    (tmp_path / "a.txt").write_text("Asthma.", encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("id,text\n", encoding="utf-8")
+    check_rereadable([tmp_path, tmp_path / "a.txt"])
+    with pytest.raises(InputError, match="standard input"):
+        check_rereadable(["-"])
+    with pytest.raises(InputError, match=r"unknown input format '\.csv'"):
+        check_rereadable([tmp_path / "notes.csv"])
+    with pytest.raises(InputError, match="no such file"):
+        check_rereadable([tmp_path / "missing.jsonl"])

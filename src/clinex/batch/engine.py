@@ -36,6 +36,7 @@ class Engine(Protocol):
         resume: bool = False,
         min_confidence: float = 0.0,
         batch_size: int = ...,
+        max_chars: int | None = ...,
     ) -> Iterator[NoteOutcome]: ...
 
 

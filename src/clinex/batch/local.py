@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from clinex.batch.outcome import NoteOutcome
-from clinex.batch.process import process_items
+from clinex.batch.process import DEFAULT_MAX_CHARS, process_items
 from clinex.batch.writers import Writer
 from clinex.core.errors import ClinexError, ConfigError
 from clinex.core.extractor import Extractor
@@ -24,6 +24,7 @@ def run_batch(
     resume: bool = False,
     min_confidence: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
 ) -> Iterator[NoteOutcome]:
     """Extract every record, write each result, and yield one outcome per record, in order.
 
@@ -35,6 +36,7 @@ def run_batch(
         resume: Skip notes the writer already holds.
         min_confidence: As in :func:`clinex.extract`.
         batch_size: Notes given to the extractor at once where it takes several (the encoder).
+        max_chars: A longer note is an error outcome (NoteTooLargeError); None: no limit.
 
     The extractor is loaded before this returns: an unknown name or option, or a missing model,
     raises here (ConfigError, ModelError). A note that fails becomes an error outcome and the
@@ -44,7 +46,9 @@ def run_batch(
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}", hint="give a batch size of at least 1")
     pipeline = Pipeline(_loaded(extractor, options or {}), min_confidence=min_confidence)
-    outcomes = process_items(items, pipeline, done=writer.done if resume else None, batch_size=batch_size)
+    outcomes = process_items(
+        items, pipeline, done=writer.done if resume else None, batch_size=batch_size, max_chars=max_chars
+    )
     return _written(outcomes, writer)
 
 

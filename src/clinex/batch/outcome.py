@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from clinex.core.errors import ClinexError
 from clinex.core.types import ASSERTION_FLAGS, ENTITY_TYPES, Document
@@ -45,6 +46,33 @@ class BatchSummary:
                 self.entities[entity.type] += 1
                 for flag in entity.assertion.names() or ["affirmed"]:
                     self.assertions[flag] += 1
+
+    def merge(self, other: BatchSummary) -> None:
+        """Add another summary's counts (a partition's, in a distributed engine)."""
+        self.ok += other.ok
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.entities.update(other.entities)
+        self.assertions.update(other.assertions)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "entities": dict(self.entities),
+            "assertions": dict(self.assertions),
+        }
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> BatchSummary:
+        return cls(
+            ok=int(value.get("ok", 0)),
+            failed=int(value.get("failed", 0)),
+            skipped=int(value.get("skipped", 0)),
+            entities=Counter({str(k): int(v) for k, v in (value.get("entities") or {}).items()}),
+            assertions=Counter({str(k): int(v) for k, v in (value.get("assertions") or {}).items()}),
+        )
 
     @property
     def notes(self) -> int:

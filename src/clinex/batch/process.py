@@ -2,7 +2,8 @@
 
 - :func:`triage` sorts what :mod:`clinex.inputs` read into notes to extract and outcomes that
   need no extraction: an unreadable record (its input error), a duplicate id (the first note
-  with an id wins) and, on resume, a note already in the output (skipped).
+  with an id wins), a note over an engine's size limit and, on resume, a note already in the
+  output (skipped).
 - :func:`process_notes` runs a :class:`~clinex.pipeline.Pipeline` over several notes at once,
   batched through the extractor's ``extract_batch`` where it has one (the encoder); one bad
   note costs only itself. It holds no state, so a distributed engine maps it over partitions.
@@ -16,16 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from clinex.batch.outcome import NoteOutcome
-from clinex.core.errors import ClinexError, InputError
+from clinex.core.errors import ClinexError, InputError, NoteTooLargeError
 from clinex.inputs import InputItem, InputProblem, NoteRecord
 from clinex.pipeline import DEFAULT_BATCH_SIZE, NoteInput, Pipeline
 
 #: ``done(note_id)``: whether a note is already in the output (for resuming).
 Done = Callable[[str], bool]
+#: The longest note (characters) a batch engine takes by default: one note this long holds a
+#: worker for minutes, so a larger one is more likely a concatenation or a binary dump.
+DEFAULT_MAX_CHARS = 1_000_000
 
 
-def triage(items: Iterable[InputItem], *, done: Done | None = None) -> Iterator[NoteRecord | NoteOutcome]:
-    """Each item as a record to extract from, or as its outcome where it needs no extraction."""
+def triage(
+    items: Iterable[InputItem], *, done: Done | None = None, max_chars: int | None = None
+) -> Iterator[NoteRecord | NoteOutcome]:
+    """Each item as a record to extract from, or as its outcome where it needs no extraction;
+    a note longer than ``max_chars`` characters (where given) is an error outcome."""
     seen: set[str] = set()
     for item in items:
         if isinstance(item, InputProblem):
@@ -37,10 +44,20 @@ def triage(items: Iterable[InputItem], *, done: Done | None = None) -> Iterator[
             yield NoteOutcome(source=item.source, id=item.id, error=duplicate)
         else:
             seen.add(item.id)
-            if done is not None and done(item.id):
+            if max_chars is not None and len(item.text) > max_chars:
+                yield _too_large(item, max_chars)
+            elif done is not None and done(item.id):
                 yield NoteOutcome(source=item.source, id=item.id, skipped=True)
             else:
                 yield item
+
+
+def _too_large(item: NoteRecord, max_chars: int) -> NoteOutcome:
+    error = NoteTooLargeError(
+        f"{item.source}: note {item.id!r} has {len(item.text):,} characters, over the limit of {max_chars:,}",
+        hint="split the note, or raise the limit (--max-chars)",
+    )
+    return NoteOutcome(source=item.source, id=item.id, error=error)
 
 
 def process_notes(records: Sequence[NoteRecord], pipeline: Pipeline) -> list[NoteOutcome]:
@@ -60,11 +77,12 @@ def process_items(
     *,
     done: Done | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
 ) -> Iterator[NoteOutcome]:
     """Every item's outcome, in input order, notes extracted ``batch_size`` at a time."""
     pending: list[NoteRecord | NoteOutcome] = []
     waiting = 0
-    for entry in triage(items, done=done):
+    for entry in triage(items, done=done, max_chars=max_chars):
         pending.append(entry)
         if isinstance(entry, NoteRecord):
             waiting += 1

@@ -1,4 +1,5 @@
-"""`clinex extract`: notes in, FHIR Bundles, JSONL or a table out (the work is in clinex.batch).
+"""`clinex extract`: notes in, FHIR Bundles, JSONL or a table out (the work is in clinex.batch;
+``--engine ray`` in clinex.batch.ray).
 
 Exit codes: 0 every note done (or skipped on --resume); 1 some notes failed, the rest were
 written; 2 a usage error, or no note could be done.
@@ -8,17 +9,26 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clinex.cli._errors import report, stderr, user_errors
+from clinex.batch.process import DEFAULT_MAX_CHARS
+from clinex.cli._errors import report, report_row, stderr, user_errors
+from clinex.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from clinex.batch import BatchSummary, NoteOutcome
+
+
+#: The names ``--engine`` takes for the Ray engine (it has its own entry: a directory of partitions).
+_RAY = ("ray", "ray.v1")
+#: Error rows printed on stderr by --engine ray; the rest are in errors.jsonl.
+_ERRORS_SHOWN = 20
 
 
 class OutputFormat(StrEnum):
@@ -65,8 +75,33 @@ def extract(
         str | None, typer.Option("--model", "-m", help="Model path (or server model name) for the extractor.")
     ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="Batch engine: local (this process), or one a plugin adds.")
+        str,
+        typer.Option(
+            "--engine",
+            help="Batch engine: local (this process), ray (Ray Data: -o DIR of partitions, "
+            "resumable), or one a plugin adds.",
+        ),
     ] = "local",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="--engine ray: actors, each loading the extractor once."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="--engine ray: an existing cluster (HOST:PORT, ray://HOST:PORT, auto)."
+        ),
+    ] = None,
+    partition_size: Annotated[
+        int | None,
+        typer.Option(
+            "--partition-size", min=1, help="--engine ray: notes per partition (file and restart unit)."
+        ),
+    ] = None,
+    max_chars: Annotated[
+        int,
+        typer.Option("--max-chars", min=0, help="A longer note is an error, not extracted (0: no limit)."),
+    ] = DEFAULT_MAX_CHARS,
     bundle_type: Annotated[
         BundleType, typer.Option("--bundle-type", help="FHIR Bundle type; transaction loads into a server.")
     ] = BundleType.collection,
@@ -97,7 +132,34 @@ def extract(
     from clinex.batch import BatchSummary, get_engine, open_writer
     from clinex.inputs import check_inputs, read_inputs
 
+    limit = max_chars or None
+    if engine in _RAY:
+        _extract_on_ray(
+            inputs,
+            out,
+            output_format=output_format.value,
+            extractor=extractor,
+            options={"model": model} if model else None,
+            workers=workers or 1,
+            address=address,
+            partition_size=partition_size,
+            bundle_type=bundle_type.value,
+            validate=validate,
+            min_confidence=min_confidence,
+            max_chars=limit,
+            quiet=quiet,
+        )
+        return
     with user_errors():
+        for flag, value in (
+            ("--workers", workers),
+            ("--address", address),
+            ("--partition-size", partition_size),
+        ):
+            if value is not None:
+                raise ConfigError(
+                    f"{flag} is an option of --engine ray", hint=f"add --engine ray, or leave out {flag}"
+                )
         check_inputs(inputs)
         run = get_engine(engine)
         items = read_inputs(inputs)
@@ -125,6 +187,7 @@ def extract(
                 options={"model": model} if model else None,
                 resume=resume,
                 min_confidence=min_confidence,
+                max_chars=limit,
             )
             _follow(outcomes, summary, progress=many and not quiet)
     finally:
@@ -134,6 +197,82 @@ def extract(
             stderr.print(_where(summary, writer.destination))
     if summary.failed:
         raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
+
+
+def _extract_on_ray(
+    inputs: list[str],
+    out: Path | None,
+    *,
+    output_format: str,
+    quiet: bool,
+    partition_size: int | None,
+    **settings: Any,
+) -> None:
+    from clinex.batch.ray import DEFAULT_PARTITION_SIZE, ERRORS_FILE, extract_on_ray
+
+    with user_errors():
+        if out is None:
+            raise ConfigError("--engine ray writes partitions into a directory", hint="give -o OUT_DIR")
+        with _RayProgress(disable=quiet) as progress:
+            run = extract_on_ray(
+                inputs,
+                out,
+                fmt=output_format,
+                partition_size=partition_size or DEFAULT_PARTITION_SIZE,
+                progress=progress,
+                **settings,
+            )
+    summary = run.summary
+    for row in run.errors[:_ERRORS_SHOWN]:
+        report_row(row)
+    if len(run.errors) > _ERRORS_SHOWN:
+        stderr.print(f"... and {len(run.errors) - _ERRORS_SHOWN} more errors in {out / ERRORS_FILE}")
+    if not quiet and summary.notes:
+        _print_summary(summary)
+        where = _where(summary, f"{out}/")
+        stderr.print(f"{where} ({run.partitions_run} of {run.partitions} partitions run now)")
+    if summary.failed:
+        raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
+
+
+class _RayProgress:
+    """A progress bar for --engine ray: notes done of the total, notes per second."""
+
+    def __init__(self, *, disable: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("extracting on Ray"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=disable or not stderr.is_terminal,
+        )
+        self._task: Any = None
+        self._began = 0.0
+        self._done = 0
+        self._quiet = disable
+
+    def __enter__(self) -> _RayProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+    def start(self, total: int, *, skipped: int) -> None:
+        if skipped and not self._quiet:
+            stderr.print(f"resuming: {_notes(skipped)} already done are skipped")
+        self._task = self._bar.add_task("notes", total=total, rate="")
+        self._began = time.monotonic()
+
+    def advance(self, notes: int) -> None:
+        self._done += notes
+        rate = self._done / max(time.monotonic() - self._began, 1e-9)
+        self._bar.update(self._task, advance=notes, rate=f"{rate:.1f} notes/s")
 
 
 def _follow(outcomes: Iterable[NoteOutcome], summary: BatchSummary, *, progress: bool) -> None:

@@ -3,7 +3,8 @@
     ClinexError                 every error clinex raises on purpose (has .code and .hint)
     ├── InternalError           an invariant broke inside clinex or a plugin: a bug, not the user's input
     ├── InputError              a note, file or record a user gave is unusable
-    │   └── EmptyNoteError      the note holds no text
+    │   ├── EmptyNoteError      the note holds no text
+    │   └── NoteTooLargeError   the note is longer than a batch engine's limit
     ├── ConfigError             a config value or option is wrong
     │   └── UnknownNameError    a registry name (extractor, backend, terminology) is unknown
     ├── TerminologyError        a terminology file is missing or malformed
@@ -48,6 +49,10 @@ class InputError(ClinexError):
 
 class EmptyNoteError(InputError):
     code = "E101"
+
+
+class NoteTooLargeError(InputError):
+    code = "E102"
 
 
 class ConfigError(ClinexError):

@@ -1,0 +1,91 @@
+"""Connecting the driver to Ray: an existing cluster (``--address``) or a local one started
+for the run and stopped after it.
+
+An address is checked with a plain TCP connection first, so an unreachable one is a one-line
+error in seconds instead of Ray's long retry loop. Ray's own logs stay in its session
+directory (``/tmp/ray/session_*``); clinex's workers log ids and counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from clinex.core.errors import ConfigError
+
+#: The optional dependency group that brings Ray Data: ``pip install 'clinex[ray]'``.
+RAY_EXTRA = "ray"
+_CONNECT_TIMEOUT_S = 5.0
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or ConfigError saying how to install it."""
+    # Ray's info and warnings (token set-up, progress-bar notices) are not the user's business;
+    # its errors still show. Set before the import: Ray logs while it loads.
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ConfigError(
+            "--engine ray needs Ray Data, which is not installed", hint=f"pip install 'clinex[{RAY_EXTRA}]'"
+        ) from None
+    return ray
+
+
+def connect(ray: Any, address: str | None, *, workers: int) -> bool:
+    """Connect to ``address`` (``host:port``, ``ray://host:port`` or ``auto``) or, without one,
+    start a local cluster with a CPU per worker at least; True where this call started Ray
+    (and so should stop it). ConfigError for an unreachable address or too few CPUs."""
+    if ray.is_initialized():
+        started = False
+    else:
+        if address and address != "auto":
+            check_reachable(address)
+        options: dict[str, Any] = {
+            "log_to_driver": False,
+            "logging_level": logging.ERROR,
+            "include_dashboard": False,
+        }
+        if address:
+            options["address"] = address
+        else:
+            options["num_cpus"] = max(workers, os.cpu_count() or 1)
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise ConfigError(
+                f"cannot connect to the Ray cluster at {address} ({type(exc).__name__})",
+                hint="check the address (ray status on the head node shows it), or leave out --address",
+            ) from None
+        started = True
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    if cpus < workers:
+        if started:
+            ray.shutdown()
+        raise ConfigError(
+            f"the Ray cluster has {cpus:g} CPUs for {workers} workers",
+            hint=f"give --workers {int(cpus) or 1} or fewer, or add nodes to the cluster",
+        )
+    return started
+
+
+def check_reachable(address: str) -> None:
+    """ConfigError unless ``address``'s host and port accept a TCP connection."""
+    where = address.split("://", 1)[-1]
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"--address {address} is not host:port",
+            hint="give e.g. --address 10.0.0.5:6379, or ray://HOST:10001",
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__})",
+            hint="check the address and that the head node runs (ray start --head), or leave out --address",
+        ) from None
