@@ -346,3 +346,37 @@ def test_parquet_notes_in_and_one_fact_row_per_entity_out(cluster: str, tmp_path
     assert sorted(tuple(r[k] for k in key) for r in table.to_pylist()) == sorted(
         tuple(r[k] for k in key) for r in expected
     )
+
+
+def test_the_encoder_on_ray_gives_the_entities_of_the_local_engine(cluster: str, tmp_path: Path) -> None:
+    notes = _jsonl(tmp_path / "notes.jsonl", _notes(24))
+    run = extract_on_ray(
+        [notes], tmp_path / "out", extractor="encoder", workers=2, partition_size=12, address=cluster
+    )
+    assert run.summary.ok == 24 and run.manifest["run"]["extractor"]["extractor"] == "encoder.v2"
+    ray_facts = _facts(_records(tmp_path / "out"))
+    assert sum(ray_facts.values()) > 100
+    assert ray_facts == _facts(_local([notes], "encoder", tmp_path))
+
+
+def test_workers_asking_for_gpus_a_cluster_lacks_are_refused(cluster: str, tmp_path: Path) -> None:
+    notes = _jsonl(tmp_path / "notes.jsonl", _notes(2))
+    with pytest.raises(ConfigError, match="has 0 GPUs for 2 workers needing 1 each"):
+        extract_on_ray(
+            [notes],
+            tmp_path / "out",
+            extractor=FixedEntitiesExtractor(TABLE),
+            workers=2,
+            gpus_per_worker=1,
+            address=cluster,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.gpu
+def test_a_worker_per_gpu_runs_on_its_gpu(tmp_path: Path) -> None:
+    notes = _jsonl(tmp_path / "notes.jsonl", _notes(20))
+    run = extract_on_ray(
+        [notes], tmp_path / "out", extractor="rules", workers=1, gpus_per_worker=1, partition_size=10
+    )
+    assert run.summary.ok == 20

@@ -143,7 +143,11 @@ def test_parquet_rows_are_notes_with_their_patient_and_problems_named_by_row(tmp
     first, second, third, fourth = read_inputs([path])
     assert first == NoteRecord(id="a", text="Metformin.", source=f"{path}:row 1", patient=patient)
     assert second == NoteRecord(id="notes-2", text="Asthma.", source=f"{path}:row 2")
-    assert isinstance(third, InputProblem) and third.source == f"{path}:row 3" and "no 'text'" in str(third.error)
+    assert (
+        isinstance(third, InputProblem)
+        and third.source == f"{path}:row 3"
+        and "no 'text'" in str(third.error)
+    )
     assert isinstance(fourth, InputProblem) and "'patient' is malformed JSON" in str(fourth.error)
     assert "Fever" not in str(fourth.error)
 

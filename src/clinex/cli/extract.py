@@ -86,6 +86,10 @@ def extract(
         int | None,
         typer.Option("--workers", min=1, help="--engine ray: actors, each loading the extractor once."),
     ] = None,
+    gpus_per_worker: Annotated[
+        float,
+        typer.Option("--gpus-per-worker", min=0.0, help="--engine ray: GPUs reserved per worker (0: none)."),
+    ] = 0.0,
     address: Annotated[
         str | None,
         typer.Option(
@@ -141,6 +145,7 @@ def extract(
             extractor=extractor,
             options={"model": model} if model else None,
             workers=workers or 1,
+            gpus_per_worker=gpus_per_worker,
             address=address,
             partition_size=partition_size,
             bundle_type=bundle_type.value,

@@ -35,10 +35,13 @@ def import_ray() -> Any:
     return ray
 
 
-def connect(ray: Any, address: str | None, *, workers: int) -> bool:
+def connect(ray: Any, address: str | None, *, workers: int, gpus_per_worker: float = 0.0) -> bool:
     """Connect to ``address`` (``host:port``, ``ray://host:port`` or ``auto``) or, without one,
     start a local cluster with a CPU per worker at least; True where this call started Ray
-    (and so should stop it). ConfigError for an unreachable address or too few CPUs."""
+    (and so should stop it). ConfigError for an unreachable address, too few CPUs or GPUs.
+
+    The driver's ``CLINEX_*`` environment variables (``CLINEX_LLM_BASE_URL``, ...) go to every
+    worker, so all of them reach the same LLM server wherever they run."""
     if ray.is_initialized():
         started = False
     else:
@@ -49,6 +52,9 @@ def connect(ray: Any, address: str | None, *, workers: int) -> bool:
             "logging_level": logging.ERROR,
             "include_dashboard": False,
         }
+        forwarded = {key: value for key, value in os.environ.items() if key.startswith("CLINEX_")}
+        if forwarded:
+            options["runtime_env"] = {"env_vars": forwarded}
         if address:
             options["address"] = address
         else:
@@ -61,14 +67,16 @@ def connect(ray: Any, address: str | None, *, workers: int) -> bool:
                 hint="check the address (ray status on the head node shows it), or leave out --address",
             ) from None
         started = True
-    cpus = float(ray.cluster_resources().get("CPU", 0))
-    if cpus < workers:
-        if started:
-            ray.shutdown()
-        raise ConfigError(
-            f"the Ray cluster has {cpus:g} CPUs for {workers} workers",
-            hint=f"give --workers {int(cpus) or 1} or fewer, or add nodes to the cluster",
-        )
+    resources = ray.cluster_resources()
+    for kind, each in (("CPU", 1.0), ("GPU", gpus_per_worker)):
+        have = float(resources.get(kind, 0))
+        if each and have < workers * each:
+            if started:
+                ray.shutdown()
+            raise ConfigError(
+                f"the Ray cluster has {have:g} {kind}s for {workers} workers needing {each:g} each",
+                hint=f"give --workers {int(have // each) or 1} or fewer, or add nodes to the cluster",
+            )
     return started
 
 

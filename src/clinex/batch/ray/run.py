@@ -74,6 +74,7 @@ def extract_on_ray(
     options: dict[str, Any] | None = None,
     fmt: str = "jsonl",
     workers: int = 1,
+    gpus_per_worker: float = 0.0,
     address: str | None = None,
     partition_size: int = DEFAULT_PARTITION_SIZE,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -95,6 +96,8 @@ def extract_on_ray(
         fmt: ``jsonl`` (one record per note), ``fhir`` (one Bundle per line, ``.ndjson``) or
             ``parquet`` (one row per fact).
         workers: Ray actors, each with one CPU and its own copy of the extractor.
+        gpus_per_worker: GPUs Ray reserves for each actor (e.g. 1 for an extractor that loads
+            its model on CUDA; 0.5 puts two actors on a GPU); 0: none.
         address: An existing cluster (``host:port``, ``ray://host:port``, ``auto``); None
             starts a local one for the run. Every node must see ``out_dir``.
         partition_size: Notes per partition (the unit of work, output file and restart).
@@ -109,10 +112,10 @@ def extract_on_ray(
             (a worker keeps failing, the disk is full): what finished stays, and the same call
             resumes it.
     """
-    if workers < 1 or batch_size < 1:
+    if workers < 1 or batch_size < 1 or gpus_per_worker < 0:
         raise ConfigError(
-            f"workers {workers}, batch size {batch_size}",
-            hint="give at least 1 worker and a batch size of 1 or more",
+            f"workers {workers}, batch size {batch_size}, GPUs per worker {gpus_per_worker}",
+            hint="give at least 1 worker, a batch size of 1 or more and 0 or more GPUs per worker",
         )
     partition_file(0, fmt)  # refuses a format the partitions cannot take
     given = list(inputs)
@@ -133,7 +136,7 @@ def extract_on_ray(
     if manifest is not None:
         check_same(manifest, out, run=run)
     ray = import_ray()
-    started = connect(ray, address, workers=workers)
+    started = connect(ray, address, workers=workers, gpus_per_worker=gpus_per_worker)
     try:
         return _run(
             ray,
@@ -152,6 +155,7 @@ def extract_on_ray(
                 batch_size=batch_size,
             ),
             workers=workers,
+            gpus_per_worker=gpus_per_worker,
             partition_size=partition_size,
             max_chars=max_chars,
             progress=progress,
@@ -180,6 +184,7 @@ def _run(
     settings: WorkerSettings,
     *,
     workers: int,
+    gpus_per_worker: float,
     partition_size: int,
     max_chars: int | None,
     progress: Progress | None,
@@ -218,7 +223,13 @@ def _run(
         manifest.complete = False
         manifest.save(out)
         try:
-            stats = _map(ray, refs, settings, workers, manifest, out, summary, progress) if refs else ""
+            # No more actors than partitions: an idle actor would only load a model.
+            actors = min(workers, len(refs))
+            stats = (
+                _map(ray, refs, settings, manifest, out, summary, progress, actors, gpus_per_worker)
+                if refs
+                else ""
+            )
         finally:
             manifest.complete = all(manifest.done(index, out) for index in range(plan.partitions))
             manifest.timings = _timings(manifest, plan_s=planned - began, run_s=time.perf_counter() - planned)
@@ -243,11 +254,12 @@ def _map(
     ray: Any,
     refs: list[Any],
     settings: WorkerSettings,
-    workers: int,
     manifest: Manifest,
     out: Path,
     summary: BatchSummary,
     progress: Progress | None,
+    actors: int,
+    gpus: float,
 ) -> str:
     """Run the partitions of ``refs`` on an actor pool, recording each as it finishes; Ray's stats."""
     import json
@@ -262,9 +274,9 @@ def _map(
         fn_constructor_args=(settings,),
         batch_size=1,
         batch_format="numpy",
-        # No more actors than partitions: an idle actor would only load a model.
-        compute=ray.data.ActorPoolStrategy(size=min(workers, len(refs))),
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=1,
+        num_gpus=gpus or None,
     )
     saved = time.monotonic()
     try:
