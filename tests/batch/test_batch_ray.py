@@ -183,6 +183,23 @@ def test_bad_notes_become_error_rows_and_the_job_goes_on(cluster: str, tmp_path:
     assert written == sorted([n["id"] for n in good] + ["fine"])
     assert (run.summary.ok, run.summary.failed) == (31, 7)
     assert run.errors == errors
+    # Resumed: nothing is redone, and the notes that failed stay failed (their rows stay too).
+    again = extract_on_ray(
+        [notes, folder],
+        tmp_path / "out",
+        extractor=faulty,
+        workers=2,
+        partition_size=8,
+        max_chars=2000,
+        address=cluster,
+    )
+    assert (again.summary.ok, again.summary.skipped, again.summary.failed, again.partitions_run) == (
+        0,
+        31,
+        7,
+        0,
+    )
+    assert again.errors == errors
 
 
 def _driver_script(notes: Path, out: Path, address: str) -> str:

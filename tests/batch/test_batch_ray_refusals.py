@@ -68,3 +68,25 @@ def test_an_unreachable_address_is_a_quick_one_line_error(tmp_path: Path) -> Non
         )
     assert time.monotonic() - started < 30
     assert not (tmp_path / "out").exists()
+
+
+def test_ray_is_imported_only_when_a_ray_run_starts() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, clinex.batch, clinex.batch.ray, clinex.cli.app; print('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_ray_options_without_the_ray_engine_are_a_usage_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clinex.cli.app import app
+
+    notes = _notes(tmp_path / "notes.jsonl", 1)
+    for option in (["--workers", "2"], ["--address", "127.0.0.1:1"], ["--partition-size", "5"]):
+        result = CliRunner().invoke(app, ["extract", str(notes), "-e", "rules", *option])
+        assert result.exit_code == 2 and f"{option[0]} is an option of --engine ray" in result.output
+    result = CliRunner().invoke(app, ["extract", str(notes), "--engine", "ray"])
+    assert result.exit_code == 2 and "--engine ray writes partitions into a directory" in result.output

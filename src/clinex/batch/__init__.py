@@ -7,6 +7,8 @@ writers.py   the Writer protocol and open_writer: FHIR bundles, NDJSON, JSONL
 tabular.py   one row per fact as CSV or Parquet
 files.py     writability checks and whole-file writes shared by the writers
 outcome.py   NoteOutcome and BatchSummary
+ray/         the Ray engine (``--engine ray``): partitions, manifest, exactly-once resume; imported
+             only when used (``pip install 'clinex[ray]'``)
 """
 
 from clinex.batch.engine import DEFAULT_ENGINE, Engine, get_engine

@@ -1,5 +1,5 @@
-"""The seam between ``clinex extract`` and whatever runs a batch: an :class:`Engine` is found
-by name in the ``engines`` registry (``local``; a plugin may add e.g. ``ray`` through the
+"""The seam between ``clinex extract`` and whatever runs a streaming batch: an :class:`Engine`
+is found by name in the ``engines`` registry (``local``; a plugin may add one through the
 ``clinex.engines`` entry-point group).
 
 An engine reads :mod:`clinex.inputs` items, extracts with the extractor named (loading it where
@@ -8,6 +8,10 @@ the work runs: once per process or actor), writes every Document through the
 order, with the semantics of :mod:`clinex.batch.process` (duplicate ids, resume, per-note
 errors, no note text in any message). It loads the extractor before it returns, so a bad name,
 option or model is raised at once, before any note is read further.
+
+The Ray engine (``--engine ray``, :mod:`clinex.batch.ray`) is not one of these: it writes a
+directory of partitions from many workers, not one output through a Writer, so it has its own
+entry point, :func:`clinex.batch.ray.extract_on_ray`, over the same per-note unit.
 """
 
 from __future__ import annotations

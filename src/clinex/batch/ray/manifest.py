@@ -223,13 +223,16 @@ def remove_partials(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def error_lines(problems: list[dict[str, Any]], manifest: Manifest) -> str:
-    """``errors.jsonl``: the planner's rows, then each partition's, in partition order."""
+def error_rows(problems: list[dict[str, Any]], manifest: Manifest) -> list[dict[str, Any]]:
+    """The rows of ``errors.jsonl``: the planner's, then each partition's, in partition order."""
     rows = list(problems)
     for index in sorted(manifest.partitions):
         rows += manifest.partitions[index].get("errors") or []
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return rows
 
 
 def write_errors(out_dir: Path, problems: list[dict[str, Any]], manifest: Manifest) -> None:
-    write_atomically(out_dir / ERRORS_FILE, error_lines(problems, manifest))
+    rows = error_rows(problems, manifest)
+    write_atomically(
+        out_dir / ERRORS_FILE, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    )

@@ -28,6 +28,7 @@ from clinex.batch.ray.cluster import connect, import_ray
 from clinex.batch.ray.manifest import (
     Manifest,
     check_same,
+    error_rows,
     locked,
     open_run,
     partition_file,
@@ -193,14 +194,21 @@ def _run(
 
     began = time.perf_counter()
     refs: list[Any] = []
-    skipped = BatchSummary()
+    todo = 0
+    # Partitions an earlier run finished: their notes are skipped, the ones that failed there
+    # stay failed (their rows are in errors.jsonl), as a resumed local run would count them.
+    earlier = BatchSummary()
 
     def emit(index: int, records: list[NoteRecord]) -> None:
+        nonlocal todo
         if manifest is not None and manifest.done(index, out):
-            skipped.skipped += len(records)
+            failed = int(manifest.partitions[index].get("summary", {}).get("failed", 0))
+            earlier.failed += failed
+            earlier.skipped += len(records) - failed
         else:
             block = pyarrow.table({"partition": [index], "notes": [records_to_json(records)]})
             refs.append(ray.put(block))
+            todo += len(records)
 
     plan = plan_partitions(read_inputs(inputs), partition_size=partition_size, max_chars=max_chars, emit=emit)
     facts = {
@@ -215,13 +223,14 @@ def _run(
         manifest = Manifest(run=run, input=facts)
     planned = time.perf_counter()
     summary = BatchSummary(failed=len(plan.problems))
-    summary.merge(skipped)
+    summary.merge(earlier)
     if progress is not None:
-        progress.start(plan.notes - skipped.skipped, skipped=skipped.skipped)
+        progress.start(todo, skipped=earlier.skipped)
     with locked(out):
         remove_partials(out)
         manifest.complete = False
         manifest.save(out)
+        stats = ""
         try:
             # No more actors than partitions: an idle actor would only load a model.
             actors = min(workers, len(refs))
@@ -237,15 +246,12 @@ def _run(
                 manifest.ray_stats = _operator_lines(stats)
             manifest.save(out)
             write_errors(out, plan.problems, manifest)
-    errors = list(plan.problems)
-    for index in sorted(manifest.partitions):
-        errors += manifest.partitions[index].get("errors") or []
     return RayRun(
         out_dir=out,
         summary=summary,
         partitions=plan.partitions,
         partitions_run=len(refs),
-        errors=errors,
+        errors=error_rows(plan.problems, manifest),
         manifest=manifest.as_dict(),
     )
 
