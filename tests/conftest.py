@@ -126,3 +126,15 @@ LETTER_ENTITIES: dict[str, dict[str, Any]] = {
     },
     "sleep study": {"type": "procedure", "assertion": {"hypothetical": True}, "confidence": 0.5},
 }
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A local Ray cluster (2 CPUs) for one test module, stopped after it; yields its address.
+    Skips where Ray is not installed (``pip install 'clinex[ray]'``)."""
+    ray = pytest.importorskip("ray", reason="--engine ray needs Ray Data: pip install 'clinex[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        yield str(ray.get_runtime_context().gcs_address)
+    finally:
+        ray.shutdown()

@@ -2,8 +2,8 @@
 local engine, bad notes in errors.jsonl, a killed driver or worker resumed to complete
 duplicate-free output, and runs that must be refused before anything is written.
 
-The cluster is started once for the module (``ray.init`` with 2 CPUs); a subprocess driver
-connects to it by its address, as a driver on a real cluster would.
+The cluster is the ``ray_cluster`` fixture (conftest: ``ray.init`` with 2 CPUs, once per module);
+a subprocess driver connects to it by its address, as a driver on a real cluster would.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +38,6 @@ TABLE = {
     "creatinine": {"type": "lab"},
 }
 POISON = "POISON-MARKER"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A local Ray cluster for this module; yields its address."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    try:
-        yield str(ray.get_runtime_context().gcs_address)
-    finally:
-        ray.shutdown()
 
 
 def _notes(count: int) -> list[dict[str, str]]:
@@ -106,10 +95,12 @@ def _local(inputs: list[Path], extractor: Any, tmp_path: Path) -> list[dict[str,
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
-def test_the_ray_engine_writes_exactly_the_entities_of_the_local_engine(cluster: str, tmp_path: Path) -> None:
+def test_the_ray_engine_writes_exactly_the_entities_of_the_local_engine(
+    ray_cluster: str, tmp_path: Path
+) -> None:
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(300))
     run = extract_on_ray(
-        [notes], tmp_path / "out", extractor="rules", workers=2, partition_size=40, address=cluster
+        [notes], tmp_path / "out", extractor="rules", workers=2, partition_size=40, address=ray_cluster
     )
     records = _records(tmp_path / "out")
     assert sorted(r["id"] for r in records) == [f"n{i:04d}" for i in range(300)]  # each note once
@@ -130,13 +121,13 @@ def test_the_ray_engine_writes_exactly_the_entities_of_the_local_engine(cluster:
     )
     # The same command again: every partition is kept, nothing is redone.
     again = extract_on_ray(
-        [notes], tmp_path / "out", extractor="rules", workers=2, partition_size=40, address=cluster
+        [notes], tmp_path / "out", extractor="rules", workers=2, partition_size=40, address=ray_cluster
     )
     assert (again.partitions_run, again.summary.skipped, again.summary.ok) == (0, 300, 0)
     assert _facts(_records(tmp_path / "out")) == ray_facts
 
 
-def test_bad_notes_become_error_rows_and_the_job_goes_on(cluster: str, tmp_path: Path) -> None:
+def test_bad_notes_become_error_rows_and_the_job_goes_on(ray_cluster: str, tmp_path: Path) -> None:
     good = _notes(30)
     rows: list[dict[str, Any]] = [
         *good[:10],
@@ -156,15 +147,18 @@ def test_bad_notes_become_error_rows_and_the_job_goes_on(cluster: str, tmp_path:
     (folder / "fine.txt").write_text("Asthma, no fever.", encoding="utf-8")
     faulty = FaultyExtractor(FixedEntitiesExtractor(TABLE), fail_on=POISON)
 
-    run = extract_on_ray(
-        [notes, folder],
-        tmp_path / "out",
-        extractor=faulty,
-        workers=2,
-        partition_size=8,
-        max_chars=2000,
-        address=cluster,
-    )
+    def run_it() -> Any:
+        return extract_on_ray(
+            [notes, folder],
+            tmp_path / "out",
+            extractor=faulty,
+            workers=2,
+            partition_size=8,
+            max_chars=2000,
+            address=ray_cluster,
+        )
+
+    run = run_it()
 
     errors = [json.loads(line) for line in (tmp_path / "out" / ERRORS_FILE).read_text().splitlines()]
     by_code = Counter(row["code"] for row in errors)
@@ -184,15 +178,7 @@ def test_bad_notes_become_error_rows_and_the_job_goes_on(cluster: str, tmp_path:
     assert (run.summary.ok, run.summary.failed) == (31, 7)
     assert run.errors == errors
     # Resumed: nothing is redone, and the notes that failed stay failed (their rows stay too).
-    again = extract_on_ray(
-        [notes, folder],
-        tmp_path / "out",
-        extractor=faulty,
-        workers=2,
-        partition_size=8,
-        max_chars=2000,
-        address=cluster,
-    )
+    again = run_it()
     assert (again.summary.ok, again.summary.skipped, again.summary.failed, again.partitions_run) == (
         0,
         31,
@@ -220,12 +206,12 @@ def _wait_for(condition: Any, timeout: float = 120.0) -> None:
 
 
 def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
-    cluster: str, tmp_path: Path
+    ray_cluster: str, tmp_path: Path
 ) -> None:
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(240))
     out = tmp_path / "out"
     driver = subprocess.Popen(
-        [sys.executable, "-c", _driver_script(notes, out, cluster)], stderr=subprocess.DEVNULL
+        [sys.executable, "-c", _driver_script(notes, out, ray_cluster)], stderr=subprocess.DEVNULL
     )
     try:
         _wait_for(lambda: len(list(out.glob("part-*.jsonl"))) >= 3 or driver.poll() is not None)
@@ -239,7 +225,7 @@ def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
     assert 3 <= before < 24  # killed midway: some partitions done, not all
 
     extractor = FaultyExtractor(FixedEntitiesExtractor(TABLE))
-    run = extract_on_ray([notes], out, extractor=extractor, workers=2, partition_size=10, address=cluster)
+    run = extract_on_ray([notes], out, extractor=extractor, workers=2, partition_size=10, address=ray_cluster)
 
     ids = [r["id"] for r in _records(out)]
     assert sorted(ids) == [f"n{i:04d}" for i in range(240)] and len(ids) == len(set(ids))
@@ -249,13 +235,15 @@ def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
     ]  # no partial files left
     # Resumed output is the output of an uninterrupted run.
     whole = extract_on_ray(
-        [notes], tmp_path / "whole", extractor=extractor, workers=2, partition_size=10, address=cluster
+        [notes], tmp_path / "whole", extractor=extractor, workers=2, partition_size=10, address=ray_cluster
     )
     assert whole.summary.ok == 240
     assert _facts(_records(out)) == _facts(_records(tmp_path / "whole"))
 
 
-def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(cluster: str, tmp_path: Path) -> None:
+def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(
+    ray_cluster: str, tmp_path: Path
+) -> None:
     psutil = pytest.importorskip("psutil")
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(200))
     out = tmp_path / "out"
@@ -265,7 +253,7 @@ def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(cluster: st
     def drive() -> None:
         try:
             result["run"] = extract_on_ray(
-                [notes], out, extractor=extractor, workers=2, partition_size=10, address=cluster
+                [notes], out, extractor=extractor, workers=2, partition_size=10, address=ray_cluster
             )
         except Exception as exc:  # reported by the assertion below
             result["error"] = exc
@@ -286,26 +274,30 @@ def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(cluster: st
     assert result["run"].summary.ok == 200
 
 
-def test_runs_that_would_mix_outputs_are_refused_and_write_nothing(cluster: str, tmp_path: Path) -> None:
+def test_runs_that_would_mix_outputs_are_refused_and_write_nothing(ray_cluster: str, tmp_path: Path) -> None:
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(12))
     out = tmp_path / "out"
     fixed = FixedEntitiesExtractor(TABLE)
-    extract_on_ray([notes], out, extractor=fixed, partition_size=5, address=cluster)
+    extract_on_ray([notes], out, extractor=fixed, partition_size=5, address=ray_cluster)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     with pytest.raises(ConfigError, match="holds another run: min_confidence differ"):
-        extract_on_ray([notes], out, extractor=fixed, partition_size=5, min_confidence=0.5, address=cluster)
+        extract_on_ray(
+            [notes], out, extractor=fixed, partition_size=5, min_confidence=0.5, address=ray_cluster
+        )
     with pytest.raises(ConfigError, match="holds another run: partition_size differ"):
-        extract_on_ray([notes], out, extractor=fixed, partition_size=6, address=cluster)
+        extract_on_ray([notes], out, extractor=fixed, partition_size=6, address=ray_cluster)
     with pytest.raises(ConfigError, match=r"holds another run: extractor\.extractor differ"):
-        extract_on_ray([notes], out, extractor=FaultyExtractor(fixed), partition_size=5, address=cluster)
+        extract_on_ray([notes], out, extractor=FaultyExtractor(fixed), partition_size=5, address=ray_cluster)
     _jsonl(notes, [*_notes(12), {"id": "new", "text": "asthma"}])
     with pytest.raises(ConfigError, match="holds another run: the input differ"):
-        extract_on_ray([notes], out, extractor=fixed, partition_size=5, address=cluster)
+        extract_on_ray([notes], out, extractor=fixed, partition_size=5, address=ray_cluster)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_the_cli_writes_valid_bundles_per_line_and_reports_bad_notes(cluster: str, tmp_path: Path) -> None:
+def test_the_cli_writes_valid_bundles_per_line_and_reports_bad_notes(
+    ray_cluster: str, tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from clinex.cli.app import app
@@ -317,7 +309,18 @@ def test_the_cli_writes_valid_bundles_per_line_and_reports_bad_notes(cluster: st
         (folder / f"{note['id']}.txt").write_text(note["text"], encoding="utf-8")
     (folder / "empty.txt").write_text("", encoding="utf-8")
     out = tmp_path / "out"
-    args = ["extract", str(folder), "--engine", "ray", "--workers", "2", "--address", cluster, "-o", str(out)]
+    args = [
+        "extract",
+        str(folder),
+        "--engine",
+        "ray",
+        "--workers",
+        "2",
+        "--address",
+        ray_cluster,
+        "-o",
+        str(out),
+    ]
     result = CliRunner().invoke(app, [*args, "-f", "fhir", "-e", "rules", "--partition-size", "5"])
     assert result.exit_code == 1, result.output  # one note failed, the others were written
     assert "empty.txt" in result.output and "note 'empty' is empty" in result.output
@@ -336,7 +339,7 @@ def test_the_cli_writes_valid_bundles_per_line_and_reports_bad_notes(cluster: st
     assert refused.exit_code == 2 and "holds another run: format differ" in refused.output
 
 
-def test_parquet_notes_in_and_one_fact_row_per_entity_out(cluster: str, tmp_path: Path) -> None:
+def test_parquet_notes_in_and_one_fact_row_per_entity_out(ray_cluster: str, tmp_path: Path) -> None:
     import pyarrow
     import pyarrow.parquet
 
@@ -350,7 +353,7 @@ def test_parquet_notes_in_and_one_fact_row_per_entity_out(cluster: str, tmp_path
     )
     fixed = FixedEntitiesExtractor(TABLE)
     run = extract_on_ray(
-        [source], tmp_path / "out", extractor=fixed, fmt="parquet", partition_size=15, address=cluster
+        [source], tmp_path / "out", extractor=fixed, fmt="parquet", partition_size=15, address=ray_cluster
     )
     assert run.summary.ok == 40 and run.partitions == 3
     table = pyarrow.concat_tables(
@@ -365,10 +368,10 @@ def test_parquet_notes_in_and_one_fact_row_per_entity_out(cluster: str, tmp_path
     )
 
 
-def test_the_encoder_on_ray_gives_the_entities_of_the_local_engine(cluster: str, tmp_path: Path) -> None:
+def test_the_encoder_on_ray_gives_the_entities_of_the_local_engine(ray_cluster: str, tmp_path: Path) -> None:
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(24))
     run = extract_on_ray(
-        [notes], tmp_path / "out", extractor="encoder", workers=2, partition_size=12, address=cluster
+        [notes], tmp_path / "out", extractor="encoder", workers=2, partition_size=12, address=ray_cluster
     )
     assert run.summary.ok == 24 and run.manifest["run"]["extractor"]["extractor"] == "encoder.v2"
     ray_facts = _facts(_records(tmp_path / "out"))
@@ -376,7 +379,7 @@ def test_the_encoder_on_ray_gives_the_entities_of_the_local_engine(cluster: str,
     assert ray_facts == _facts(_local([notes], "encoder", tmp_path))
 
 
-def test_workers_asking_for_gpus_a_cluster_lacks_are_refused(cluster: str, tmp_path: Path) -> None:
+def test_workers_asking_for_gpus_a_cluster_lacks_are_refused(ray_cluster: str, tmp_path: Path) -> None:
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(2))
     with pytest.raises(ConfigError, match="has 0 GPUs for 2 workers needing 1 each"):
         extract_on_ray(
@@ -385,7 +388,7 @@ def test_workers_asking_for_gpus_a_cluster_lacks_are_refused(cluster: str, tmp_p
             extractor=FixedEntitiesExtractor(TABLE),
             workers=2,
             gpus_per_worker=1,
-            address=cluster,
+            address=ray_cluster,
         )
     assert not (tmp_path / "out").exists()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from clinex.batch import open_writer, run_batch
 from clinex.inputs import read_inputs
 
-ray = pytest.importorskip("ray", reason="--engine ray needs Ray Data: pip install 'clinex[ray]'")
+pytest.importorskip("ray", reason="--engine ray needs Ray Data: pip install 'clinex[ray]'")
 pytestmark = [pytest.mark.llamacpp, pytest.mark.slow]
 
 NOTES = [
@@ -22,17 +21,8 @@ NOTES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    try:
-        yield str(ray.get_runtime_context().gcs_address)
-    finally:
-        ray.shutdown()
-
-
 def test_ray_workers_share_one_llm_server_and_match_the_local_engine(
-    cluster: str, llama_server: str, tmp_path: Path
+    ray_cluster: str, llama_server: str, tmp_path: Path
 ) -> None:
     from clinex.batch.ray import extract_on_ray
 
@@ -46,7 +36,7 @@ def test_ray_workers_share_one_llm_server_and_match_the_local_engine(
         options=options,
         workers=2,
         partition_size=1,
-        address=cluster,
+        address=ray_cluster,
     )
 
     assert run.summary.ok == 2 and run.partitions_run == 2
