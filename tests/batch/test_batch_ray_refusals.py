@@ -90,3 +90,25 @@ def test_ray_options_without_the_ray_engine_are_a_usage_error(tmp_path: Path) ->
         assert result.exit_code == 2 and f"{option[0]} is an option of --engine ray" in result.output
     result = CliRunner().invoke(app, ["extract", str(notes), "--engine", "ray"])
     assert result.exit_code == 2 and "--engine ray writes partitions into a directory" in result.output
+
+
+def test_an_input_without_notes_is_a_warning_and_a_complete_empty_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from clinex.cli.app import app
+
+    def no_cluster(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a run with nothing to do started Ray")
+
+    monkeypatch.setattr(ray, "init", no_cluster)
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["extract", str(empty), "--engine", "ray", "-e", "rules", "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0 and "no notes in the input" in result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["input"]["notes"] == 0

@@ -316,6 +316,16 @@ def test_resume_without_output_is_a_usage_error(run: Any) -> None:
     assert "--resume needs an output" in result.stderr
 
 
+def test_a_note_over_max_chars_is_an_error_naming_its_length(run: Any, tmp_path: Path) -> None:
+    note = tmp_path / "long.txt"
+    note.write_text("Asthma. " * 50, encoding="utf-8")
+    result = run(str(note), "--format", "jsonl", "--max-chars", "100")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "[E102]" in result.stderr and "note 'long' has 400 characters, over the limit of 100" in result.stderr
+    assert "Asthma" not in result.stderr
+    assert run(str(note), "--format", "jsonl", "--max-chars", "0").exit_code == 0  # 0: no limit
+
+
 def test_two_megabyte_note_is_processed(run: Any, tmp_path: Path) -> None:
     paragraph = LETTER.read_text(encoding="utf-8")
     note = tmp_path / "big.txt"

@@ -64,6 +64,7 @@ PUBLIC_API = [
     "InternalError",
     "ModelError",
     "NoteInput",
+    "NoteTooLargeError",
     "OutputParseError",
     "TerminologyError",
     "UnknownNameError",

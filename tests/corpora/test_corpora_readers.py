@@ -23,7 +23,6 @@ from clinex.corpora import (
 )
 from clinex.fhir.extensions import DERIVATION_REFERENCE
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 NOTE = "Metformin 500 mg twice daily. No chest pain. Mother had breast cancer. HbA1c 7.2 %. Invasive ductal carcinoma pT2N1M0 G2."
 
 
@@ -131,9 +130,9 @@ def test_brat_unknown_label_and_wrong_offsets_are_named(tmp_path: Path) -> None:
     assert "d.ann:2 (offsets do not match" in str(error.value)
 
 
-def test_codiesp_reads_the_shared_dev_codes() -> None:
-    corpus = read_codiesp(DATA / "codiesp" / "dev" / "devD.tsv")
-    lines = (DATA / "codiesp" / "dev" / "devD.tsv").read_text().splitlines()
+def test_codiesp_reads_the_shared_dev_codes(shared_data: Path) -> None:
+    corpus = read_codiesp(shared_data / "codiesp" / "dev" / "devD.tsv")
+    lines = (shared_data / "codiesp" / "dev" / "devD.tsv").read_text().splitlines()
     assert sum(len(d.entities) for d in corpus.documents.values()) == len(lines)
     assert corpus.sparse and not corpus.grounded
     first_id, first_code = lines[0].split("\t")
@@ -177,8 +176,8 @@ def test_codiesp_malformed_lines_are_named(tmp_path: Path) -> None:
     assert "goldD.tsv:3 (not an ICD-10 code)" in message and "goldD.tsv:4 (confidence" in message
 
 
-def test_negex_round_trip_of_the_shared_file(tmp_path: Path) -> None:
-    source = DATA / "negex" / "dev.tsv"
+def test_negex_round_trip_of_the_shared_file(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / "negex" / "dev.tsv"
     rows = read_negex_rows(source)
     assert len(rows) == len(source.read_text().splitlines()) - 1
     copy = tmp_path / "copy.tsv"
@@ -354,9 +353,12 @@ def test_formats_are_detected(tmp_path: Path) -> None:
     (tmp_path / "b.ndjson").write_text(json.dumps(hand_built_bundle()) + "\n")
     assert detect_format(tmp_path / "p.jsonl") == "jsonl"
     assert detect_format(tmp_path / "b.ndjson") == "fhir"
-    assert detect_format(DATA / "negex" / "dev.tsv") == "negex"
-    assert detect_format(DATA / "codiesp" / "dev") == "codiesp"
     with pytest.raises(EvaluationError, match="cannot tell the format"):
         detect_format(tmp_path / "x.csv")
     with pytest.raises(EvaluationError, match="does not exist"):
         read_corpus(tmp_path / "missing.jsonl")
+
+
+def test_the_shared_corpora_formats_are_detected(shared_data: Path) -> None:
+    assert detect_format(shared_data / "negex" / "dev.tsv") == "negex"
+    assert detect_format(shared_data / "codiesp" / "dev") == "codiesp"

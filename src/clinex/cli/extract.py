@@ -228,6 +228,8 @@ def _extract_on_ray(
                 **settings,
             )
     summary = run.summary
+    if not summary.notes:
+        stderr.print("warning: no notes in the input; nothing written")
     for row in run.errors[:_ERRORS_SHOWN]:
         report_row(row)
     if len(run.errors) > _ERRORS_SHOWN:

@@ -1,5 +1,6 @@
 """Connecting the driver to Ray: an existing cluster (``--address``) or a local one started
-for the run and stopped after it.
+for the run and stopped after it; :class:`Cluster` connects on first use, so a run with nothing
+left to do starts none.
 
 An address is checked with a plain TCP connection first, so an unreachable one is a one-line
 error in seconds instead of Ray's long retry loop. Ray's own logs stay in its session
@@ -45,8 +46,6 @@ def connect(ray: Any, address: str | None, *, workers: int, gpus_per_worker: flo
     if ray.is_initialized():
         started = False
     else:
-        if address and address != "auto":
-            check_reachable(address)
         options: dict[str, Any] = {
             "log_to_driver": False,
             "logging_level": logging.ERROR,
@@ -97,3 +96,29 @@ def check_reachable(address: str) -> None:
             f"cannot reach the Ray cluster at {address} ({exc.strerror or type(exc).__name__})",
             hint="check the address and that the head node runs (ray start --head), or leave out --address",
         ) from None
+
+
+class Cluster:
+    """Ray for one run: the address checked now, connected when first needed, and stopped by
+    :meth:`close` where this run started it."""
+
+    def __init__(self, address: str | None, *, workers: int, gpus_per_worker: float = 0.0) -> None:
+        self.ray = import_ray()
+        self._address, self._workers, self._gpus = address, workers, gpus_per_worker
+        if address and address != "auto" and not self.ray.is_initialized():
+            check_reachable(address)  # now, before the input is read
+        self._connected = self._started = False
+
+    def put(self, value: Any) -> Any:
+        """``value`` in the cluster's object store (connecting first); its reference."""
+        if not self._connected:
+            self._started = connect(
+                self.ray, self._address, workers=self._workers, gpus_per_worker=self._gpus
+            )
+            self._connected = True
+        return self.ray.put(value)
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+        self._connected = self._started = False

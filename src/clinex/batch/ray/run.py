@@ -2,10 +2,11 @@
 
 1. The output directory is checked (new, empty, or a run of this very extractor and options),
    the extractor is loaded once on the driver for its identity (a bad name or model fails
-   here), and Ray is connected or started.
+   here), and an ``--address`` is checked for a listening head node.
 2. The input is planned (:mod:`clinex.batch.ray.plan`): partitions that the manifest lists as
-   done are skipped; the rest go to Ray's object store. An input other than the manifest's is
-   refused before anything is written.
+   done are skipped; the rest go to Ray's object store (Ray is connected, or a local cluster
+   started, for the first of them: a run with nothing left to do starts none). An input other
+   than the manifest's is refused before anything is written.
 3. Ray Data maps the partitions over a fixed pool of actors (``map_batches`` with a callable
    class and ``ActorPoolStrategy(size=workers)``), one whole partition per call; Ray retries
    a partition whose worker died. Each finished partition is recorded in the manifest as its
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 from clinex.batch.outcome import BatchSummary
 from clinex.batch.process import DEFAULT_MAX_CHARS
-from clinex.batch.ray.cluster import connect, import_ray
+from clinex.batch.ray.cluster import Cluster
 from clinex.batch.ray.manifest import (
     Manifest,
     check_same,
@@ -136,11 +137,10 @@ def extract_on_ray(
     )
     if manifest is not None:
         check_same(manifest, out, run=run)
-    ray = import_ray()
-    started = connect(ray, address, workers=workers, gpus_per_worker=gpus_per_worker)
+    cluster = Cluster(address, workers=workers, gpus_per_worker=gpus_per_worker)
     try:
         return _run(
-            ray,
+            cluster,
             given,
             out,
             manifest,
@@ -162,8 +162,7 @@ def extract_on_ray(
             progress=progress,
         )
     finally:
-        if started:
-            ray.shutdown()
+        cluster.close()
 
 
 def _run_identity(
@@ -177,7 +176,7 @@ def _run_identity(
 
 
 def _run(
-    ray: Any,
+    cluster: Cluster,
     inputs: list[str | Path],
     out: Path,
     manifest: Manifest | None,
@@ -207,7 +206,7 @@ def _run(
             earlier.skipped += len(records) - failed
         else:
             block = pyarrow.table({"partition": [index], "notes": [records_to_json(records)]})
-            refs.append(ray.put(block))
+            refs.append(cluster.put(block))
             todo += len(records)
 
     plan = plan_partitions(read_inputs(inputs), partition_size=partition_size, max_chars=max_chars, emit=emit)
@@ -235,7 +234,7 @@ def _run(
             # No more actors than partitions: an idle actor would only load a model.
             actors = min(workers, len(refs))
             stats = (
-                _map(ray, refs, settings, manifest, out, summary, progress, actors, gpus_per_worker)
+                _map(cluster.ray, refs, settings, manifest, out, summary, progress, actors, gpus_per_worker)
                 if refs
                 else ""
             )
