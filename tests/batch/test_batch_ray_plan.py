@@ -108,3 +108,17 @@ def test_an_unreadable_or_foreign_manifest_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"clinex_manifest": 99}', encoding="utf-8")
     with pytest.raises(ConfigError, match="not a manifest this clinex writes"):
         open_run(tmp_path)
+
+
+def test_a_second_run_on_a_directory_being_written_is_refused(tmp_path: Path) -> None:
+    from clinex.batch.ray.manifest import locked
+
+    first = locked(tmp_path / "out")
+    first.__enter__()
+    try:
+        with pytest.raises(ConfigError, match="another run is writing to"), locked(tmp_path / "out"):
+            pass
+    finally:
+        first.__exit__(None, None, None)
+    with locked(tmp_path / "out"):  # released when the first run ends
+        pass
