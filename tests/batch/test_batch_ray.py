@@ -112,9 +112,11 @@ def test_the_ray_engine_writes_exactly_the_entities_of_the_local_engine(
     assert manifest["complete"] and len(manifest["partitions"]) == 8
     assert manifest["run"]["extractor"]["extractor"] == "rules.v2"
     assert manifest["run"]["extractor"]["model"]["checksum"]
-    assert (
-        manifest["timings"]["extract_write_s"] > 0 and len(manifest["timings"]["peak_rss_mb_per_worker"]) == 2
-    )
+    assert manifest["timings"]["extract_write_s"] > 0
+    # Each worker that ran a partition reports its peak RSS (one actor may start late and find
+    # the partitions all taken, so 1 or 2 of them).
+    rss = manifest["timings"]["peak_rss_mb_per_worker"]
+    assert 1 <= len(rss) <= 2 and all(mib > 100 for mib in rss.values())
     assert any(
         line.startswith("Operator") and "MapBatches(PartitionWorker)" in line
         for line in manifest["ray_stats"]
