@@ -23,6 +23,7 @@ import pytest
 
 from clinex.batch import open_writer, run_batch
 from clinex.batch.ray import ERRORS_FILE, MANIFEST_FILE, extract_on_ray
+from clinex.batch.ray.manifest import open_run
 from clinex.core.errors import ConfigError
 from clinex.inputs import read_inputs
 from clinex.testing import FaultyExtractor, FixedEntitiesExtractor
@@ -207,6 +208,19 @@ def _wait_for(condition: Any, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+def _map_workers() -> list[Any]:
+    """The Ray Data actor processes of this module's cluster (its raylet is our child)."""
+    psutil = pytest.importorskip("psutil")
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "MapWorker" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
     ray_cluster: str, tmp_path: Path
 ) -> None:
@@ -223,15 +237,24 @@ def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
     finally:
         if driver.poll() is None:
             driver.kill()
+    _wait_for(lambda: not _map_workers())  # Ray stops the dead driver's actors: nothing more is written
     before = len(list(out.glob("part-*.jsonl")))
     assert 3 <= before < 24  # killed midway: some partitions done, not all
+    left = open_run(out)  # what the killed driver, or its workers, recorded as done
+    assert left is not None
+    kept = sum(left.done(index, out) for index in range(24))
+    assert kept >= 1
 
     extractor = FaultyExtractor(FixedEntitiesExtractor(TABLE))
     run = extract_on_ray([notes], out, extractor=extractor, workers=2, partition_size=10, address=ray_cluster)
 
     ids = [r["id"] for r in _records(out)]
     assert sorted(ids) == [f"n{i:04d}" for i in range(240)] and len(ids) == len(set(ids))
-    assert 0 < run.partitions_run <= 24 - 3 and run.summary.skipped >= 30
+    assert (run.partitions_run, run.summary.skipped, run.summary.ok) == (
+        24 - kept,
+        10 * kept,
+        240 - 10 * kept,
+    )
     assert not [
         p for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"
     ]  # no partial files left
@@ -246,7 +269,6 @@ def test_a_driver_killed_midway_resumes_to_complete_duplicate_free_output(
 def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(
     ray_cluster: str, tmp_path: Path
 ) -> None:
-    psutil = pytest.importorskip("psutil")
     notes = _jsonl(tmp_path / "notes.jsonl", _notes(200))
     out = tmp_path / "out"
     extractor = FaultyExtractor(FixedEntitiesExtractor(TABLE), delay=0.05)
@@ -261,11 +283,10 @@ def test_a_worker_killed_midway_is_replaced_and_its_partition_redone(
             result["error"] = exc
 
     thread = threading.Thread(target=drive)
+    began = time.time()
     thread.start()
     _wait_for(lambda: len(list(out.glob("part-*.jsonl"))) >= 2 or not thread.is_alive())
-    workers = [
-        p for p in psutil.process_iter(["cmdline"]) if "MapWorker" in " ".join(p.info["cmdline"] or [])
-    ]
+    workers = [p for p in _map_workers() if p.create_time() >= began - 1]  # this run's actors only
     assert workers, "no Ray worker process found"
     os.kill(workers[0].pid, signal.SIGKILL)
     thread.join(timeout=300)
