@@ -85,7 +85,12 @@ def test_ray_options_without_the_ray_engine_are_a_usage_error(tmp_path: Path) ->
     from clinex.cli.app import app
 
     notes = _notes(tmp_path / "notes.jsonl", 1)
-    for option in (["--workers", "2"], ["--address", "127.0.0.1:1"], ["--partition-size", "5"]):
+    for option in (
+        ["--workers", "2"],
+        ["--gpus-per-worker", "1"],
+        ["--address", "127.0.0.1:1"],
+        ["--partition-size", "5"],
+    ):
         result = CliRunner().invoke(app, ["extract", str(notes), "-e", "rules", *option])
         assert result.exit_code == 2 and f"{option[0]} is an option of --engine ray" in result.output
     result = CliRunner().invoke(app, ["extract", str(notes), "--engine", "ray"])

@@ -321,7 +321,9 @@ def test_a_note_over_max_chars_is_an_error_naming_its_length(run: Any, tmp_path:
     note.write_text("Asthma. " * 50, encoding="utf-8")
     result = run(str(note), "--format", "jsonl", "--max-chars", "100")
     assert result.exit_code == 2 and result.stdout == ""
-    assert "[E102]" in result.stderr and "note 'long' has 400 characters, over the limit of 100" in result.stderr
+    assert (
+        "[E102]" in result.stderr and "note 'long' has 400 characters, over the limit of 100" in result.stderr
+    )
     assert "Asthma" not in result.stderr
     assert run(str(note), "--format", "jsonl", "--max-chars", "0").exit_code == 0  # 0: no limit
 

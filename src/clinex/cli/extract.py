@@ -22,6 +22,8 @@ from clinex.cli._errors import report, report_row, stderr, user_errors
 from clinex.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
     from clinex.batch import BatchSummary, NoteOutcome
 
 
@@ -158,6 +160,7 @@ def extract(
     with user_errors():
         for flag, value in (
             ("--workers", workers),
+            ("--gpus-per-worker", gpus_per_worker or None),
             ("--address", address),
             ("--partition-size", partition_size),
         ):
@@ -200,6 +203,11 @@ def extract(
         if not quiet and summary.notes:
             _print_summary(summary)
             stderr.print(_where(summary, writer.destination))
+    _exit_for(summary)
+
+
+def _exit_for(summary: BatchSummary) -> None:
+    """Exit code 1 where some notes failed and others are in the output, 2 where none is."""
     if summary.failed:
         raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
 
@@ -238,26 +246,16 @@ def _extract_on_ray(
         _print_summary(summary)
         where = _where(summary, f"{out}/")
         stderr.print(f"{where} ({run.partitions_run} of {run.partitions} partitions run now)")
-    if summary.failed:
-        raise typer.Exit(code=1 if summary.ok or summary.skipped else 2)
+    _exit_for(summary)
 
 
 class _RayProgress:
     """A progress bar for --engine ray: notes done of the total, notes per second."""
 
     def __init__(self, *, disable: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import TextColumn
 
-        self._bar = Progress(
-            TextColumn("extracting on Ray"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=True,
-            disable=disable or not stderr.is_terminal,
-        )
+        self._bar = _progress_bar("extracting on Ray", TextColumn("{task.fields[rate]}"), shown=not disable)
         self._task: Any = None
         self._began = 0.0
         self._done = 0
@@ -282,18 +280,24 @@ class _RayProgress:
         self._bar.update(self._task, advance=notes, rate=f"{rate:.1f} notes/s")
 
 
-def _follow(outcomes: Iterable[NoteOutcome], summary: BatchSummary, *, progress: bool) -> None:
+def _progress_bar(label: str, *extra: ProgressColumn, shown: bool) -> Progress:
+    """A bar on stderr (only on a terminal): label, bar, done/total, ``extra``, time elapsed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(
-        TextColumn("extracting"),
+    return Progress(
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
+        *extra,
         TimeElapsedColumn(),
         console=stderr,
         transient=True,
-        disable=not (progress and stderr.is_terminal),
+        disable=not (shown and stderr.is_terminal),
     )
+
+
+def _follow(outcomes: Iterable[NoteOutcome], summary: BatchSummary, *, progress: bool) -> None:
+    bar = _progress_bar("extracting", shown=progress)
     with bar:
         task = bar.add_task("notes", total=None)
         for outcome in outcomes:

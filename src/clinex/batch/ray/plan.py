@@ -75,12 +75,13 @@ def error_row(outcome: NoteOutcome) -> dict[str, Any]:
     """A line of ``errors.jsonl``: the note's id and source, the error's code, message and hint
     (which name the record, never its text)."""
     error = outcome.error
+    assert error is not None, "an error row for an outcome without an error"  # callers pass failed ones
     return {
         "id": outcome.id,
         "source": outcome.source,
-        "code": error.code if error is not None else None,
-        "message": error.message if error is not None else "no output",
-        "hint": error.hint if error is not None else None,
+        "code": error.code,
+        "message": error.message,
+        "hint": error.hint,
     }
 
 

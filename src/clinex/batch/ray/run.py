@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -231,13 +233,11 @@ def _run(
         manifest.save(out)
         stats = ""
         try:
-            # No more actors than partitions: an idle actor would only load a model.
-            actors = min(workers, len(refs))
-            stats = (
-                _map(cluster.ray, refs, settings, manifest, out, summary, progress, actors, gpus_per_worker)
-                if refs
-                else ""
-            )
+            if refs:  # no more actors than partitions: an idle actor would only load a model
+                actors = min(workers, len(refs))
+                stats = _map(
+                    cluster.ray, refs, settings, manifest, out, summary, progress, actors, gpus_per_worker
+                )
         finally:
             manifest.complete = all(manifest.done(index, out) for index in range(plan.partitions))
             manifest.timings = _timings(manifest, plan_s=planned - began, run_s=time.perf_counter() - planned)
@@ -267,9 +267,6 @@ def _map(
     gpus: float,
 ) -> str:
     """Run the partitions of ``refs`` on an actor pool, recording each as it finishes; Ray's stats."""
-    import json
-    import logging
-
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the caller's Progress shows notes, not blocks
