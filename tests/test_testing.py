@@ -32,7 +32,9 @@ def test_public_names_are_exactly_these() -> None:
         "FaultyExtractor",
         "FixedEntitiesExtractor",
         "ScriptedBackend",
+        "abbreviated",
         "assert_grounded",
+        "new_site_headers",
     ]
     defined = {
         name
@@ -157,3 +159,11 @@ def test_faulty_extractor_fails_on_its_marker_and_passes_the_rest_through() -> N
     assert isinstance(bad, clinex.InternalError) and "RuntimeError" in bad.message
     with pytest.raises(ValueError, match="delay"):
         FaultyExtractor(FixedEntitiesExtractor(TABLE), delay=-1)
+
+
+def test_the_constructed_shifts_change_style_and_headers_only() -> None:
+    note = "Family history: hypertension.\nMedications on discharge:\nMetformin twice daily orally.\n"
+    assert clinex.testing.abbreviated(note) == "fam hx: HTN.\nmeds on discharge:\nMetformin bid po.\n"
+    assert clinex.testing.new_site_headers(note) == (
+        "Familienanamnese: hypertension.\nMedikation:\nMetformin twice daily orally.\n"
+    )

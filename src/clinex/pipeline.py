@@ -9,8 +9,13 @@
                        (:mod:`clinex.assertion.assertor`), unless the extractor assigns them
       5. normalise     codes, UCUM units, canonical routes and frequencies, confidence
                        (:mod:`clinex.terminology.normalise`: the one place a code is chosen)
+      5b. calibrate    confidence → probability that the fact is correct, by a calibrator
+                       fitted for this extractor and model (:mod:`clinex.calibration`), where
+                       one is given or shipped; left raw otherwise
       6. filter        one entity per type and span (the most confident), in text order;
                        entities below ``min_confidence`` left out
+      7. plausibility  dates, doses, units and contradictions checked (:mod:`clinex.plausibility`):
+                       findings in ``meta["checks"]``, ``[]`` when there are none
     → Document, whose ``meta`` records what produced it (:meth:`Pipeline.provenance`)
 
 An extractor declares what it does itself and what it needs (:mod:`clinex.core.extractor`); the
@@ -26,12 +31,16 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from clinex.core.errors import ClinexError, ConfigError, EmptyNoteError, InputError, InternalError
 from clinex.core.extractor import Declaration, Extractor, SupportsBatch, declared
 from clinex.core.registry import extractors
 from clinex.core.types import Document, Entity
+
+if TYPE_CHECKING:
+    from clinex.calibration.calibrator import Calibrator
 
 log = logging.getLogger("clinex")
 
@@ -108,7 +117,13 @@ _WARM_UP_NOTE = (
 class Pipeline:
     """The stages of the module docstring around one extractor (build once, run on many notes)."""
 
-    def __init__(self, extractor: Extractor, *, min_confidence: float = 0.0) -> None:
+    def __init__(
+        self,
+        extractor: Extractor,
+        *,
+        min_confidence: float = 0.0,
+        calibration: str | Path | Calibrator | None = "default",
+    ) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ConfigError(
                 f"min_confidence is {min_confidence}, not a number in 0..1",
@@ -117,11 +132,16 @@ class Pipeline:
         self.extractor = extractor
         self.min_confidence = min_confidence
         self.declaration: Declaration = declared(extractor)
+        # Imported here: numpy is not needed to import clinex.
+        from clinex.calibration.calibrator import resolve as resolve_calibration
+
+        self.calibration = resolve_calibration(calibration, extractor.name, self.declaration.provenance)
 
     def __call__(self, text: str, *, id: str = "note", patient: dict[str, Any] | None = None) -> Document:
         """One note through every stage."""
         _check_note(text, id)
-        return self.finish(NoteInput(text, id, patient), self.extractor.extract(text))
+        found, stats = self._extract(text)
+        return self.finish(NoteInput(text, id, patient), found, stats=stats)
 
     def warm_up(self) -> None:
         """Run every stage once on a short built-in note, so that what loads lazily (the
@@ -155,9 +175,8 @@ class Pipeline:
         for i in ready:
             try:
                 batched = raw[i]
-                results[i] = self.finish(
-                    notes[i], batched if batched is not None else self.extractor.extract(notes[i].text)
-                )
+                found, stats = (batched, None) if batched is not None else self._extract(notes[i].text)
+                results[i] = self.finish(notes[i], found, stats=stats)
             except ClinexError as exc:
                 results[i] = exc
             except Exception as exc:
@@ -169,8 +188,18 @@ class Pipeline:
                 )
         return [r for r in results if r is not None]
 
-    def finish(self, note: NoteInput, found: Sequence[Entity]) -> Document:
-        """Stages 2–6 for the entities an extractor found in ``note``."""
+    def _extract(self, text: str) -> tuple[list[Entity], dict[str, int] | None]:
+        """Stage 1, and the extractor's counters for this note where it keeps them
+        (``note_stats()``: the llm extractor's windows, failed windows, repairs ...)."""
+        found = self.extractor.extract(text)
+        note_stats = getattr(self.extractor, "note_stats", None)
+        return found, (note_stats() if callable(note_stats) else None)
+
+    def finish(
+        self, note: NoteInput, found: Sequence[Entity], *, stats: Mapping[str, int] | None = None
+    ) -> Document:
+        """Stages 2–7 for the entities an extractor found in ``note``; ``stats``, the extractor's
+        counters for it, go into ``meta["extractor_stats"]``."""
         text = note.text
         entities = check_grounding(found, text, self.extractor.name)
         if "assertion" not in self.declaration.assigns and self.declaration.assertion_layer != "off":
@@ -178,12 +207,20 @@ class Pipeline:
         from clinex.terminology.normalise import normalise
 
         entities = normalise(entities, text, retrievers=self.declaration.retrievers)
+        if self.calibration is not None:
+            entities = self.calibration[1].apply(entities)
         entities = [e for e in merge_duplicates(entities) if e.confidence >= self.min_confidence]
         log.debug("note %s: %d entities from %s", note.id, len(entities), self.extractor.name)
         meta = dict(self.provenance())
         if self.min_confidence:
             meta["min_confidence"] = self.min_confidence
-        return Document(text=text, id=note.id, entities=entities, patient=note.patient, meta=meta)
+        if stats:
+            meta["extractor_stats"] = dict(stats)
+        doc = Document(text=text, id=note.id, entities=entities, patient=note.patient, meta=meta)
+        from clinex.plausibility import run_checks
+
+        meta["checks"] = [finding.to_dict() for finding in run_checks(doc)]  # stage 7: plausibility
+        return doc
 
     @functools.cached_property
     def _provenance(self) -> dict[str, Any]:
@@ -196,18 +233,23 @@ class Pipeline:
             assertion = {"by": "pipeline", "layer": self.declaration.assertion_layer}
             if self.declaration.assertion_layer == "learned":
                 assertion["model_sha256"] = _assertion_model_digest()
-        return {
+        provenance = {
             "extractor": self.extractor.name,
             "model": dict(self.declaration.provenance),
             "assertion": assertion,
             "terminologies": dict(versions()),
             "clinex_version": _clinex_version(),
         }
+        if self.calibration is not None:
+            source, calibrator = self.calibration
+            provenance["calibration"] = calibrator.provenance(source)
+        return provenance
 
     def provenance(self) -> dict[str, Any]:
         """What produced this pipeline's Documents: extractor name, its model (name, version,
         checksum, prompt version, as it declares them), the assertion layer and its model's
-        digest, the terminology versions and the clinex version."""
+        digest, the terminology versions, the clinex version, and the calibrator applied to the
+        confidences (absent when they are raw)."""
         return self._provenance
 
 
@@ -241,6 +283,7 @@ def extract(
     id: str = "note",
     patient: dict[str, Any] | None = None,
     min_confidence: float = 0.0,
+    calibration: str | Path | Calibrator | None = "default",
 ) -> Document:
     """Extract grounded, asserted and coded entities from one clinical note.
 
@@ -249,18 +292,23 @@ def extract(
         extractor: A registry name (default: :data:`DEFAULT_EXTRACTOR`) or an instance.
         id: The note's id, kept in the Document and its FHIR Bundle.
         patient: A FHIR Patient resource the note is about (else the Bundle has a placeholder).
-        min_confidence: Entities less confident than this (after coding) are left out: more
-            precision for less recall (the README has the measured trade-off).
+        min_confidence: Entities less confident than this (after coding and calibration) are
+            left out: more precision for less recall (the README has the measured trade-off).
+        calibration: ``"default"`` maps confidences through the calibrator shipped for this
+            extractor and model (probability that the fact is correct; raw where none was
+            fitted for it), ``"none"`` keeps them raw, or a calibrator file or instance
+            (``clinex calibrate``).
 
     Returns:
         The Document, its ``meta`` holding the provenance of the result.
 
     Raises:
         InputError: the note is not text; EmptyNoteError: it is empty.
-        ConfigError: an unknown extractor or a threshold outside 0..1.
+        ConfigError: an unknown extractor, a threshold outside 0..1, or a calibrator fitted for
+            another extractor or model.
         InternalError: the extractor returned a span that is not its text (a bug).
     """
-    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence)
+    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence, calibration=calibration)
     return pipeline(text, id=id, patient=patient)
 
 
@@ -270,13 +318,14 @@ def extract_many(
     extractor: str | Extractor | None = None,
     min_confidence: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    calibration: str | Path | Calibrator | None = "default",
 ) -> Iterator[Document]:
     """Extract from many notes, one Document per note, in order (lazily).
 
     Args:
         notes: Note texts (ids ``note-1``, ``note-2``, ...), :class:`NoteInput` objects, or
             mappings with ``text`` and optional ``id`` and ``patient`` (a JSONL record).
-        extractor, min_confidence: as in :func:`extract`.
+        extractor, min_confidence, calibration: as in :func:`extract`.
         batch_size: notes given to the extractor at once where it takes several (the encoder).
 
     Raises:
@@ -286,7 +335,7 @@ def extract_many(
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}", hint="give a batch size of at least 1")
-    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence)
+    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence, calibration=calibration)
     batch: list[NoteInput] = []
     for number, note in enumerate(notes, start=1):
         batch.append(_note_input(note, number))

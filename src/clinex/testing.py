@@ -7,6 +7,8 @@
 - :class:`ScriptedBackend`: an LLM backend that answers from a script and records the chats it
   was given, so prompts, parsing and grounding are tested without a model.
 - :func:`assert_grounded`: the grounding check, ``note[start:end] == text``, for a test.
+- :func:`abbreviated`, :func:`new_site_headers`: constructed shifts of a note's style and
+  layout, to check that a drift monitor (``clinex monitor``) notices them.
 
 Pass an instance where one is taken (``clinex.extract(note, extractor=...)``,
 ``LLMExtractor(backend=...)``). Importing this module registers nothing: where a registry name
@@ -21,6 +23,7 @@ is needed (a CLI, a config file), register the stand-in for a block, so no other
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,7 +34,14 @@ from clinex.core.serialize import entity_from_dict
 from clinex.core.types import Entity
 from clinex.llm.base import Message
 
-__all__ = ["FaultyExtractor", "FixedEntitiesExtractor", "ScriptedBackend", "assert_grounded"]
+__all__ = [
+    "FaultyExtractor",
+    "FixedEntitiesExtractor",
+    "ScriptedBackend",
+    "abbreviated",
+    "assert_grounded",
+    "new_site_headers",
+]
 
 
 class FixedEntitiesExtractor:
@@ -203,3 +213,82 @@ def assert_grounded(note: str, entities: Iterable[Entity], *, min_count: int = 1
         f"{len(grounded)} of {len(given)} entities are grounded, expected at least {min_count}"
     )
     return grounded
+
+
+# A clinician's short-hand (whole words, case-insensitive): the abbreviation-heavy style.
+SHORT_HAND = {
+    "hypertension": "HTN",
+    "type 2 diabetes mellitus": "T2DM",
+    "diabetes mellitus": "DM",
+    "diabetes": "DM",
+    "twice daily": "bid",
+    "once daily": "od",
+    "three times daily": "tid",
+    "daily": "qd",
+    "orally": "po",
+    "by mouth": "po",
+    "as needed": "prn",
+    "intravenous": "IV",
+    "history of": "h/o",
+    "history": "hx",
+    "patient": "pt",
+    "diagnosis": "dx",
+    "treatment": "tx",
+    "shortness of breath": "SOB",
+    "chest pain": "CP",
+    "blood pressure": "BP",
+    "heart rate": "HR",
+    "emergency department": "ED",
+    "chronic obstructive pulmonary disease": "COPD",
+    "myocardial infarction": "MI",
+    "atrial fibrillation": "AF",
+    "coronary artery disease": "CAD",
+    "congestive heart failure": "CHF",
+    "years old": "yo",
+    "complains of": "c/o",
+    "bilateral": "b/l",
+    "family": "fam",
+    "medications": "meds",
+    "medication": "med",
+    "with": "w/",
+    "without": "w/o",
+    "and": "&",
+}
+_ABBREVIATE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, SHORT_HAND), key=len, reverse=True)) + r")\b", re.I
+)
+
+# Another site's headers (a German hospital writing in English), chosen by what a header is about.
+NEW_SITE = (
+    ("famil", "Familienanamnese"),
+    ("diagnos", "Diagnosen"),
+    ("problem", "Diagnosen"),
+    ("medic", "Medikation"),
+    ("meds", "Medikation"),
+    ("course", "Verlauf"),
+    ("plan", "Procedere"),
+    ("recommend", "Procedere"),
+    ("instruction", "Procedere"),
+    ("lab", "Befunde"),
+    ("finding", "Befunde"),
+    ("history", "Anamnese"),
+    ("date", "Datum"),
+)
+_HEADER_LINE = re.compile(r"^([ \t]*)([A-Z][A-Za-z/&-]*(?:[ \t]+[A-Za-z/&()0-9.-]+){0,5}):", re.M)
+
+
+def abbreviated(text: str) -> str:
+    """``text`` in a clinician's short-hand ("HTN", "bid", "h/o" ...): a constructed style shift."""
+    return _ABBREVIATE.sub(lambda m: SHORT_HAND[m.group(1).lower()], text)
+
+
+def new_site_headers(text: str) -> str:
+    """``text`` with every ``Header:`` line renamed as another site names it ("Medikation:",
+    "Befunde:" ...): a constructed layout shift, the notes' content unchanged."""
+
+    def rename(match: re.Match[str]) -> str:
+        name = match.group(2).lower()
+        new = next((german for key, german in NEW_SITE if key in name), "Sonstiges")
+        return f"{match.group(1)}{new}:"
+
+    return _HEADER_LINE.sub(rename, text)

@@ -89,7 +89,7 @@ def test_directory_is_read_recursively_one_bundle_per_note(run: Any, tmp_path: P
     assert kinds(b).count("MedicationStatement") == 1 and kinds(b).count("Observation") == 1
 
 
-def test_jsonl_in_jsonl_out_matches_design_keys(run: Any, tmp_path: Path) -> None:
+def test_jsonl_in_jsonl_out_matches_design_keys(run: Any, tmp_path: Path, fixed_extractor_name: str) -> None:
     source = tmp_path / "notes.jsonl"
     lines = [
         {"id": "n1", "text": "Metformin 1000 mg. No evidence of pulmonary embolism."},
@@ -102,7 +102,10 @@ def test_jsonl_in_jsonl_out_matches_design_keys(run: Any, tmp_path: Path) -> Non
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in records] == ["n1", "n2", "notes-3"]
     for record, given in zip(records, lines, strict=True):
-        assert set(record) == {"id", "entities"}
+        assert set(record) == {"id", "entities", "meta"}
+        assert record["meta"]["extractor"] == f"{fixed_extractor_name}.v1" and isinstance(
+            record["meta"]["checks"], list
+        )
         for entity in record["entities"]:
             assert set(entity) == ENTITY_KEYS
             assert set(entity["assertion"]) == ASSERTION_KEYS

@@ -1,4 +1,5 @@
 import base64
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from clinex.corpora import (
     write_jsonl,
     write_negex,
 )
+from clinex.corpora.fhir import read_fhir_with_subjects
+from clinex.corpora.jsonl import Subject, read_jsonl_with_subjects
 from clinex.fhir.extensions import DERIVATION_REFERENCE
 
 NOTE = "Metformin 500 mg twice daily. No chest pain. Mother had breast cancer. HbA1c 7.2 %. Invasive ductal carcinoma pT2N1M0 G2."
@@ -362,3 +365,121 @@ def test_formats_are_detected(tmp_path: Path) -> None:
 def test_the_shared_corpora_formats_are_detected(shared_data: Path) -> None:
     assert detect_format(shared_data / "negex" / "dev.tsv") == "negex"
     assert detect_format(shared_data / "codiesp" / "dev") == "codiesp"
+
+
+def test_jsonl_subjects_are_read_with_the_gold_and_ignored_in_predictions(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    subject = {
+        "age": 68,
+        "sex": "Female",
+        "note_type": "discharge",
+        "site": " North ",
+        "date": "2024-03-01T10:00",
+    }
+    lines = [
+        {"id": "n1", "entities": [], "subject": subject, "meta": {"split": "test"}},
+        {"id": "n2", "entities": []},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    corpus, subjects = read_jsonl_with_subjects(path)
+    assert list(corpus.documents) == ["n1", "n2"]
+    assert subjects == {
+        "n1": Subject(age=68, sex="female", note_type="discharge", site="North", date=dt.date(2024, 3, 1))
+    }
+    assert subjects["n1"].to_record() == {
+        "age": 68,
+        "sex": "female",
+        "note_type": "discharge",
+        "site": "North",
+        "date": "2024-03-01",
+    }
+    # A malformed subject is a problem of the gold only: predictions never carry one that counts.
+    lines[1]["subject"] = {"age": 1.5}
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert list(read_jsonl(path).documents) == ["n1", "n2"]
+    with pytest.raises(EvaluationError, match=r"gold.jsonl:2 \(subject.age is not a whole number"):
+        read_jsonl_with_subjects(path)
+
+
+def _bundle_with_setting(
+    doc_id: str, *, patient: dict[str, object], doc_ref: dict[str, object], extra: list[dict[str, object]]
+) -> dict[str, object]:
+    bundle = Document(id=doc_id, text="Cough.", patient=patient).to_fhir()
+    reference = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"
+    )
+    reference.update(doc_ref)
+    bundle["entry"] += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in extra]
+    return bundle
+
+
+def test_fhir_subjects_come_from_patient_encounter_and_document_reference(tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1950-03-02", "gender": "male"}
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "finished",
+        "class": {"code": "EMER"},
+        "period": {"start": "2025-02-27T22:00:00Z", "end": "2025-03-01T08:00:00Z"},
+        "serviceProvider": {"reference": "urn:uuid:o1", "display": "ignored: the Organization has a name"},
+    }
+    organisation = {"resourceType": "Organization", "id": "o1", "name": "St. Mary"}
+    linked = _bundle_with_setting(
+        "n1",
+        patient=patient,
+        doc_ref={
+            "type": {
+                "coding": [
+                    {"system": "http://loinc.org", "code": "34111-5", "display": "Emergency department note"}
+                ]
+            },
+            "context": {"encounter": [{"reference": "urn:uuid:e1"}]},
+            "custodian": {"display": "Records office"},  # the site of care comes first
+        },
+        extra=[encounter, organisation],
+    )
+    # No Encounter: the date and custodian of the DocumentReference say when and where.
+    alone = _bundle_with_setting(
+        "n2",
+        patient={**patient, "birthDate": "1950-03-02"},
+        doc_ref={
+            "date": "2025-03-01T09:00:00Z",
+            "type": {"text": "discharge"},
+            "custodian": {"display": "North"},
+        },
+        extra=[],
+    )
+    (tmp_path / "a.json").write_text(json.dumps(linked))
+    (tmp_path / "b.json").write_text(json.dumps(alone))
+    corpus, subjects = read_fhir_with_subjects(tmp_path)
+    assert list(corpus.documents) == ["n1", "n2"]
+    assert subjects["n1"] == Subject(
+        age=74, sex="male", note_type="Emergency department note", site="St. Mary", date=dt.date(2025, 3, 1)
+    )
+    assert subjects["n2"] == Subject(
+        age=74, sex="male", note_type="discharge", site="North", date=dt.date(2025, 3, 1)
+    )
+    # A day later the patient is 75.
+    alone_later = _bundle_with_setting("n3", patient=patient, doc_ref={"date": "2025-03-02"}, extra=[])
+    (tmp_path / "b.json").write_text(json.dumps(alone_later))
+    assert read_fhir_with_subjects(tmp_path)[1]["n3"].age == 75
+
+
+def test_fhir_subjects_partial_and_malformed_dates(tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1950", "gender": "female"}
+    path = tmp_path / "a.json"
+    path.write_text(
+        json.dumps(_bundle_with_setting("n1", patient=patient, doc_ref={"date": "2025-03-01"}, extra=[]))
+    )
+    # A birth year only: valid FHIR, but no age can be counted from it.
+    assert read_fhir_with_subjects(path)[1]["n1"] == Subject(sex="female", date=dt.date(2025, 3, 1))
+    path.write_text(
+        json.dumps(_bundle_with_setting("n1", patient=patient, doc_ref={"date": "01.03.2025"}, extra=[]))
+    )
+    assert "n1" in read_fhir(path).documents  # predictions do not read subjects
+    with pytest.raises(EvaluationError, match=r"a.json \(DocumentReference.date is not a FHIR date\)"):
+        read_fhir_with_subjects(path)
+    bad_gender = {**patient, "gender": "f"}
+    path.write_text(json.dumps(_bundle_with_setting("n1", patient=bad_gender, doc_ref={}, extra=[])))
+    with pytest.raises(EvaluationError, match=r"Patient\.gender is not one of male, female, other, unknown"):
+        read_fhir_with_subjects(path)

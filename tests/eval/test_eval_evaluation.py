@@ -62,7 +62,7 @@ def test_hand_computed_categories() -> None:
     assert run.categories["diagnoses:3char"].micro.tp == 1
     assert run.categories["attribute:dose"].micro.tp == 0
     assert run.categories["codes:diagnoses"].map == 0.0
-    assert "tumour" in run.unscored and "tumour" not in run.categories
+    assert run.not_evaluated["tumour"] == "gold has no tumor entities" and "tumour" not in run.categories
     # macro over entity types: condition (P 1, R 2/3), medication (P 1/2, R 1)
     assert run.categories["entities"].macro["p"] == pytest.approx(0.75)
     assert run.categories["entities"].macro["r"] == pytest.approx(5 / 6)
@@ -116,8 +116,12 @@ def test_no_gold_and_no_predictions_is_reported_not_zero() -> None:
     empty = corpus({"a": []})
     run = evaluate(empty, corpus({"a": []}), OPTIONS).runs[0]
     assert run.categories == {}
-    assert "entities" in run.unscored
-    run = evaluate(empty, corpus({"a": [span("Cough")]}), OPTIONS).runs[0]
+    assert run.not_evaluated["entities"] == "gold has no entities"
+    # Types the options name are annotated: nothing on either side is unscored, not zero ...
+    named = EvalOptions(bootstrap=0, types=("condition",))
+    assert "entities:condition" in evaluate(empty, corpus({"a": []}), named).runs[0].unscored
+    # ... and a prediction against a gold that annotates none is a false positive.
+    run = evaluate(empty, corpus({"a": [span("Cough")]}), named).runs[0]
     assert run.metrics()["entities.p"] == 0.0
     assert run.metrics()["entities.r"] is None
 

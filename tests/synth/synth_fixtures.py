@@ -15,6 +15,10 @@ def _id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
+#: The Organization every hand-written patient's encounter is provided by.
+HOSPITAL = _id("riverside-general")
+
+
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
     return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
 
@@ -69,7 +73,9 @@ def oncology_bundle(patient: str = "p1") -> dict[str, Any]:
             "subject": subject,
             "class": {"code": "IMP"},
             "period": {"start": "2024-03-01T08:00:00Z", "end": "2024-03-09T12:00:00Z"},
+            "serviceProvider": {"reference": f"urn:uuid:{HOSPITAL}"},
         },
+        {"resourceType": "Organization", "id": HOSPITAL, "name": "Riverside General Hospital"},
         condition("dm", SNOMED, "44054006", "Diabetes mellitus type 2 (disorder)", "2015-01-01"),
         condition("htn", SNOMED, "59621000", "Essential hypertension (disorder)", "2012-05-01"),
         condition("pneu", SNOMED, "233604007", "Pneumonia (disorder)", "2019-01-01", "2019-02-01"),

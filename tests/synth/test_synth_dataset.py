@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -10,8 +11,12 @@ import pytest
 
 from clinex.core.errors import InputError
 from clinex.core.serialize import document_from_record
+from clinex.corpora.fhir import read_fhir_with_subjects
+from clinex.corpora.jsonl import read_jsonl_with_subjects
 from clinex.fhir.validate import validate_bundle
 from clinex.synth import SynthConfig, generate_dataset, load_letters
+from clinex.synth.dataset import note_type
+from clinex.synth.facts import Encounter
 
 
 def _config(out: Path, fhir: Path, **kw: object) -> SynthConfig:
@@ -101,3 +106,37 @@ def test_config_rejects_bad_values(tmp_path: Path, bad: dict[str, object]) -> No
     options: dict[str, object] = {"out_dir": tmp_path, "letters": 5, "fhir": (tmp_path,), **bad}
     with pytest.raises(ValueError):
         SynthConfig(**options)  # type: ignore[arg-type]
+
+
+def test_letters_carry_their_subject_in_jsonl_and_gold_fhir(oncology_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    generate_dataset(_config(out, oncology_dir))
+    records = load_letters(out / "letters.jsonl")
+    # Both hand-written patients: born 1955-04-02, female, one inpatient stay ending 2024-03-09.
+    expected = {
+        "age": 68,
+        "sex": "female",
+        "note_type": "discharge letter (inpatient)",
+        "site": "Riverside General Hospital",
+        "date": "2024-03-09",
+    }
+    assert all(r["subject"] == expected for r in records)
+    corpus, subjects = read_jsonl_with_subjects(out / "letters.jsonl")
+    assert set(subjects) == set(corpus.documents) and subjects[records[0]["id"]].age == 68
+    # The gold Bundles say the same through Patient, Encounter and DocumentReference.
+    _, from_fhir = read_fhir_with_subjects(out / "gold")
+    assert from_fhir == subjects
+    bundle = json.loads((out / "gold" / f"{records[0]['id']}.json").read_text())
+    encounter = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
+    assert encounter["period"] == {"start": "2024-03-01", "end": "2024-03-09"}
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    assert (patient["birthDate"], patient["gender"]) == ("1955-04-02", "female")
+
+
+def test_note_type_follows_the_encounter_class() -> None:
+    def encounter(kind: str) -> Encounter:
+        return Encounter(id="e", start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 2), kind=kind)
+
+    assert note_type(encounter("EMER")) == "discharge letter (emergency)"
+    assert note_type(encounter("AMB")) == "discharge letter (ambulatory)"
+    assert note_type(encounter("VR")) == "discharge letter (other)"

@@ -96,3 +96,5 @@ def test_synthea_output_is_read(synthea_dir: Path) -> None:
     assert report.icd_mapping["curated"] > 0
     # Every disorder these patients have gets an ICD-10-CM code in the gold.
     assert [f.name for p in patients for f in p.facts if f.type == "condition" and f.code is None] == []
+    # Synthea names each encounter's provider as an Organization in the same Bundle: the site.
+    assert all(e.site for p in patients for e in p.encounters)

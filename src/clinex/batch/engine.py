@@ -39,6 +39,7 @@ class Engine(Protocol):
         options: Mapping[str, Any] | None = None,
         resume: bool = False,
         min_confidence: float = 0.0,
+        calibration: str | None = "default",
         batch_size: int = ...,
         max_chars: int | None = ...,
     ) -> Iterator[NoteOutcome]: ...

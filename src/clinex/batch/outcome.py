@@ -8,6 +8,7 @@ from typing import Any
 
 from clinex.core.errors import ClinexError
 from clinex.core.types import ASSERTION_FLAGS, ENTITY_TYPES, Document
+from clinex.plausibility import CHECKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +28,15 @@ class NoteOutcome:
 
 @dataclass(slots=True)
 class BatchSummary:
-    """Counts over a batch: notes ok/failed/skipped, entities per type, assertion flags."""
+    """Counts over a batch: notes ok/failed/skipped, entities per type, assertion flags,
+    plausibility findings per check (``Document.meta["checks"]``)."""
 
     ok: int = 0
     failed: int = 0
     skipped: int = 0
     entities: Counter[str] = field(default_factory=Counter)
     assertions: Counter[str] = field(default_factory=Counter)
+    checks: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: NoteOutcome) -> None:
         if outcome.skipped:
@@ -46,6 +49,8 @@ class BatchSummary:
                 self.entities[entity.type] += 1
                 for flag in entity.assertion.names() or ["affirmed"]:
                     self.assertions[flag] += 1
+            for finding in outcome.document.meta.get("checks") or []:
+                self.checks[str(finding["check"])] += 1
 
     def merge(self, other: BatchSummary) -> None:
         """Add another summary's counts (a partition's, in a distributed engine)."""
@@ -54,6 +59,7 @@ class BatchSummary:
         self.skipped += other.skipped
         self.entities.update(other.entities)
         self.assertions.update(other.assertions)
+        self.checks.update(other.checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +68,7 @@ class BatchSummary:
             "skipped": self.skipped,
             "entities": dict(self.entities),
             "assertions": dict(self.assertions),
+            "checks": dict(self.checks),
         }
 
     @classmethod
@@ -72,6 +79,7 @@ class BatchSummary:
             skipped=int(value.get("skipped", 0)),
             entities=Counter({str(k): int(v) for k, v in (value.get("entities") or {}).items()}),
             assertions=Counter({str(k): int(v) for k, v in (value.get("assertions") or {}).items()}),
+            checks=Counter({str(k): int(v) for k, v in (value.get("checks") or {}).items()}),
         )
 
     @property
@@ -84,3 +92,8 @@ class BatchSummary:
 
     def assertion_rows(self) -> list[tuple[str, int]]:
         return [(name, self.assertions[name]) for name in ("affirmed", *ASSERTION_FLAGS)]
+
+    def check_rows(self) -> list[tuple[str, int]]:
+        """Findings per check: every check clinex runs, then any other name counted."""
+        others = sorted(set(self.checks) - set(CHECKS))
+        return [(name, self.checks[name]) for name in (*CHECKS, *others)]

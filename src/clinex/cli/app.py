@@ -11,7 +11,7 @@ import typer
 import typer.rich_utils
 
 from clinex import __version__
-from clinex.cli import evaluate, extract, serve, synth, train
+from clinex.cli import calibrate, evaluate, extract, monitor, serve, synth, train
 from clinex.cli._errors import report
 from clinex.core.errors import InternalError
 
@@ -32,6 +32,8 @@ app.command("extract")(extract.extract)
 app.command("synth")(synth.synth)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.command("calibrate")(calibrate.calibrate)
+app.command("monitor")(monitor.monitor)
 app.command("serve")(serve.serve)
 
 

@@ -25,6 +25,11 @@ def _runs(values: list[str]) -> dict[str, Path]:
     return runs
 
 
+def _names(value: str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple of names (None where the option is not given)."""
+    return None if value is None else tuple(n.strip() for n in value.split(",") if n.strip())
+
+
 def _check_input(path: Path, given_format: str | None, *, option: str) -> None:
     """A missing path, or a format that cannot be told, named with the option that fixes it."""
     from clinex.corpora import FORMATS, detect_format
@@ -43,7 +48,10 @@ def _check_input(path: Path, given_format: str | None, *, option: str) -> None:
 
 def evaluate(
     gold: Annotated[
-        Path, typer.Option("--gold", help="Gold annotations: JSONL, FHIR, BRAT, CodiEsp TSV or NegEx TSV.")
+        Path,
+        typer.Option(
+            "--gold", help="Gold annotations: JSONL, FHIR, BRAT, MACCROBAT2020, CodiEsp TSV or NegEx TSV."
+        ),
     ],
     pred: Annotated[
         list[str],
@@ -53,10 +61,12 @@ def evaluate(
         Path | None, typer.Option("--report", help="Folder for metrics.json and report.html.")
     ] = None,
     gold_format: Annotated[
-        str | None, typer.Option("--gold-format", help="jsonl|fhir|brat|codiesp|negex (default: detected).")
+        str | None,
+        typer.Option("--gold-format", help="jsonl|fhir|brat|maccrobat|codiesp|negex (default: detected)."),
     ] = None,
     pred_format: Annotated[
-        str | None, typer.Option("--pred-format", help="jsonl|fhir|brat|codiesp|negex (default: detected).")
+        str | None,
+        typer.Option("--pred-format", help="jsonl|fhir|brat|maccrobat|codiesp|negex (default: detected)."),
     ] = None,
     match: Annotated[
         str, typer.Option("--match", help="Span matching: strict|lenient|normalised.")
@@ -73,8 +83,33 @@ def evaluate(
     examples: Annotated[
         int, typer.Option("--examples", help="Error examples per kind in the HTML report.")
     ] = 20,
+    types: Annotated[
+        str | None,
+        typer.Option(
+            "--types",
+            help="Entity types the gold annotates, comma-separated (e.g. condition,medication); "
+            "only these are scored. Default: the types the gold holds.",
+        ),
+    ] = None,
+    categories: Annotated[
+        str | None,
+        typer.Option(
+            "--categories",
+            help="Categories to score, comma-separated (e.g. entities,diagnoses). Default: every "
+            "one the gold can score.",
+        ),
+    ] = None,
+    period: Annotated[
+        str, typer.Option("--period", help="Subgroups of the note date: year|quarter.")
+    ] = "year",
+    min_group_docs: Annotated[
+        int,
+        typer.Option(
+            "--min-group-docs", help="Documents a subgroup needs to enter the largest-gap comparison."
+        ),
+    ] = 10,
 ) -> None:
-    """Score predictions against gold: P/R/F1 per category with bootstrap intervals, code sets, assertion, slices."""
+    """Score predictions against gold: P/R/F1 per category with bootstrap intervals, code sets, assertion, slices, subgroups."""
     from clinex.eval import EvalOptions, evaluate_paths, print_report, write_report
     from clinex.eval.matching import check_mode
 
@@ -84,7 +119,15 @@ def evaluate(
         for path in runs.values():
             _check_input(path, pred_format, option="--pred")
         options = EvalOptions(
-            match=check_mode(match), bootstrap=bootstrap, seed=seed, level=level, examples=examples
+            match=check_mode(match),
+            bootstrap=bootstrap,
+            seed=seed,
+            level=level,
+            examples=examples,
+            types=_names(types),
+            categories=_names(categories),
+            period=period,  # type: ignore[arg-type]  # EvalOptions checks it
+            min_group_documents=min_group_docs,
         )
         result = evaluate_paths(
             gold,

@@ -123,9 +123,17 @@ def extract(
             "--min-confidence",
             min=0.0,
             max=1.0,
-            help="Leave out entities less confident than this (0..1): more precision, less recall.",
+            help="Leave out entities less confident than this (0..1, after calibration): more precision, less recall.",
         ),
     ] = 0.0,
+    calibration: Annotated[
+        str,
+        typer.Option(
+            "--calibration",
+            help="default: the calibrator shipped for this extractor and model (confidence = probability "
+            "the fact is correct); none: raw scores; or a file from `clinex calibrate`.",
+        ),
+    ] = "default",
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary; errors only.")
     ] = False,
@@ -153,6 +161,7 @@ def extract(
             bundle_type=bundle_type.value,
             validate=validate,
             min_confidence=min_confidence,
+            calibration=calibration,
             max_chars=limit,
             quiet=quiet,
         )
@@ -195,6 +204,7 @@ def extract(
                 options={"model": model} if model else None,
                 resume=resume,
                 min_confidence=min_confidence,
+                calibration=calibration,
                 max_chars=limit,
             )
             _follow(outcomes, summary, progress=many and not quiet)
@@ -335,6 +345,10 @@ def _print_summary(summary: BatchSummary) -> None:
     assertions = Table("assertion", "count", title="assertions", title_justify="left")
     for name, count in summary.assertion_rows():
         assertions.add_row(name, str(count))
+    checks = Table("plausibility check", "findings", title="checks", title_justify="left")
+    for name, count in summary.check_rows():
+        checks.add_row(name, str(count))
     grid = Table.grid(padding=(0, 4))
     grid.add_row(notes, entities, assertions)
     stderr.print(grid)
+    stderr.print(checks)

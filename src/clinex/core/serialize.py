@@ -53,7 +53,13 @@ def entity_from_dict(data: dict[str, Any]) -> Entity:
 
 
 def document_to_record(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, "entities": [entity_to_dict(e) for e in doc.entities]}
+    """``{"id", "entities", "meta"}``: ``meta`` is ``Document.meta`` — what produced the record
+    (extractor, model, assertion, terminologies, calibration, clinex version) and the note's
+    plausibility findings (``checks``) — left out where it is empty."""
+    record: dict[str, Any] = {"id": doc.id, "entities": [entity_to_dict(e) for e in doc.entities]}
+    if doc.meta:
+        record["meta"] = doc.meta
+    return record
 
 
 def document_from_record(record: dict[str, Any], *, text: str = "") -> Document:
@@ -62,8 +68,10 @@ def document_from_record(record: dict[str, Any], *, text: str = "") -> Document:
     entities = record.get("entities") or []
     if not isinstance(entities, list):
         raise InputError(f"record {record['id']!r}: 'entities' is not a list")
+    meta = record.get("meta")
     return Document(
         id=str(record["id"]),
         text=record.get("text", text),
         entities=[entity_from_dict(e) for e in entities],
+        meta=dict(meta) if isinstance(meta, dict) else {},
     )

@@ -1,5 +1,6 @@
 """Annotated corpora (gold, predictions, training data) read and written in the formats clinex
-knows: clinex JSONL, FHIR Bundles, BRAT standoff, CodiEsp TSV, NegEx TSV.
+knows: clinex JSONL, FHIR Bundles, BRAT standoff, MACCROBAT2020 (BRAT with its own labels),
+CodiEsp TSV, NegEx TSV.
 
 Evaluation, training and review all read their documents from here; this package never
 imports :mod:`clinex.eval`.
@@ -17,6 +18,7 @@ from clinex.corpora.codiesp import read_codiesp, write_codiesp
 from clinex.corpora.corpus import Corpus
 from clinex.corpora.fhir import read_fhir
 from clinex.corpora.jsonl import read_jsonl, write_jsonl
+from clinex.corpora.maccrobat import looks_like_maccrobat, maccrobat_halves, read_maccrobat
 from clinex.corpora.negex import COLUMNS as NEGEX_COLUMNS
 from clinex.corpora.negex import NegExRow, read_negex, read_negex_rows, write_negex
 
@@ -24,6 +26,7 @@ _READERS: dict[str, Callable[..., Corpus]] = {
     "jsonl": read_jsonl,
     "fhir": read_fhir,
     "brat": read_brat,
+    "maccrobat": read_maccrobat,
     "codiesp": read_codiesp,
     "negex": read_negex,
 }
@@ -35,13 +38,13 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         names = [p.name for p in path.iterdir()]
         if any(n.endswith(".ann") for n in names):
-            return "brat"
+            return "maccrobat" if looks_like_maccrobat(path) else "brat"
         if any(n.endswith(("D.tsv", "P.tsv")) for n in names):
             return "codiesp"
         if any(n.endswith(".json") for n in names):
             return "fhir"
     elif path.suffix == ".ann":
-        return "brat"
+        return "maccrobat" if looks_like_maccrobat(path) else "brat"
     elif path.suffix == ".tsv":
         with path.open(encoding="utf-8") as lines:
             header = tuple(lines.readline().rstrip("\n").split("\t"))
@@ -78,11 +81,13 @@ __all__ = [
     "Corpus",
     "NegExRow",
     "detect_format",
+    "maccrobat_halves",
     "read_brat",
     "read_codiesp",
     "read_corpus",
     "read_fhir",
     "read_jsonl",
+    "read_maccrobat",
     "read_negex",
     "read_negex_rows",
     "write_brat",

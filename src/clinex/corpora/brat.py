@@ -115,17 +115,23 @@ def _read_ann(ann: Path, note: str, problems: Problems) -> Document:
     return Document(text=note, id=ann.stem, entities=entities)
 
 
-def _text_bound(fields: list[str], note: str) -> _Builder:
-    label, _, spans = fields[1].partition(" ")
-    entity_type = TYPE_NAMES.get(label.lower())
-    if entity_type is None:
-        raise ValueError(f"unknown label {label!r}")
+def offsets(spans: str) -> list[tuple[int, int]]:
+    """The fragments of a ``T`` line's offsets (``"0 5;9 14"``); ValueError if malformed."""
     bounds = []
     for fragment in spans.split(";"):
         match = _SPAN.match(fragment)
         if match is None:
             raise ValueError("bad offsets")
         bounds.append((int(match[1]), int(match[2])))
+    return bounds
+
+
+def _text_bound(fields: list[str], note: str) -> _Builder:
+    label, _, spans = fields[1].partition(" ")
+    entity_type = TYPE_NAMES.get(label.lower())
+    if entity_type is None:
+        raise ValueError(f"unknown label {label!r}")
+    bounds = offsets(spans)
     start, end = bounds[0][0], bounds[-1][1]
     text = fields[2]
     if note:

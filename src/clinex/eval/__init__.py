@@ -2,6 +2,9 @@
 
 report = evaluate_paths(Path("gold.jsonl"), {"rules": Path("rules.jsonl")})
 write_report(report, Path("out/eval"))  # metrics.json + report.html
+
+gold, subjects = read_gold(Path("gold.jsonl"))  # with each note's subject, for subgroups
+report = evaluate(gold, read_corpus(Path("rules.jsonl")), EvalOptions(types=("condition",)), subjects=subjects)
 """
 
 from clinex.corpora import FORMATS, Corpus, read_corpus
@@ -15,6 +18,7 @@ from clinex.eval.report_html import render_html, write_report
 from clinex.eval.report_terminal import print_report
 from clinex.eval.results import CategoryResult, ErrorExample, Report, RunResult
 from clinex.eval.scores import PRFScore
+from clinex.eval.subgroups import Gap, Subgroups, read_gold
 
 __all__ = [
     "CATEGORIES",
@@ -26,12 +30,14 @@ __all__ = [
     "Corpus",
     "ErrorExample",
     "EvalOptions",
+    "Gap",
     "MatchMode",
     "NegExScores",
     "PRFScore",
     "PairedTest",
     "Report",
     "RunResult",
+    "Subgroups",
     "calibration",
     "evaluate",
     "evaluate_negex",
@@ -39,6 +45,7 @@ __all__ = [
     "match",
     "print_report",
     "read_corpus",
+    "read_gold",
     "render_html",
     "write_report",
 ]

@@ -52,6 +52,18 @@ def confidence_intervals(
     return {name: _interval(values, level) for name, values in metrics.items()}
 
 
+def resampled(counts: Counts, indices: NDArray[np.int64], metric: str = "f") -> NDArray[np.float64]:
+    """The micro metric (``p``, ``r`` or ``f``) of each resample; NaN where it is undefined."""
+    if counts.shape[0] == 0 or indices.size == 0:
+        return np.full(indices.shape[0], np.nan)
+    return _prf(counts[indices].sum(axis=1))[metric]
+
+
+def percentile_interval(values: NDArray[np.float64], level: float) -> Interval | None:
+    """The percentile interval of the defined values (None where none is)."""
+    return _interval(values, level)
+
+
 @dataclass(frozen=True, slots=True)
 class PairedTest:
     """Run B minus run A on the same resampled documents."""

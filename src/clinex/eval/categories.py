@@ -3,6 +3,10 @@
 Each category selects entities by type and gives each a *key*; a gold and a predicted entity
 match when their keys are equal and their spans agree under the match mode. An entity whose key
 is None does not take part (e.g. a condition without an ICD-10-CM code in ``diagnoses``).
+
+A category that scores more than type and span (a code, a dose) also says how to tell that a gold
+entity carries it: a gold set where none does cannot score that category (see
+:mod:`clinex.eval.scope`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ class Category:
     key: Key
     #: True when the key says nothing beyond the span: meaningless against span-less gold.
     needs_spans: bool = True
+    #: Whether a gold entity carries what the category scores beyond type and span (None: any
+    #: entity of its types does).
+    annotated: Callable[[Entity], bool] | None = None
+    #: What a gold set without any such entity lacks, for the reason it is not evaluated.
+    needs: str = ""
 
 
 def _type(entity: Entity) -> str:
@@ -69,6 +78,20 @@ def _attribute(name: str) -> Key:
     return key
 
 
+def _has(key: Key) -> Callable[[Entity], bool]:
+    def annotated(entity: Entity) -> bool:
+        return key(entity) is not None
+
+    return annotated
+
+
+def _any_attribute(*names: str) -> Callable[[Entity], bool]:
+    def annotated(entity: Entity) -> bool:
+        return any(name in entity.attributes for name in names)
+
+    return annotated
+
+
 #: Attributes scored one by one, with the entity types that carry them.
 SCORED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "dose": ("medication",),
@@ -87,7 +110,13 @@ def _build() -> dict[str, Category]:
         Category("entities", "all entities: type and span", ENTITY_TYPES, _type),
         *(Category(f"entities:{t}", f"{t} entities: span", (t,), _type) for t in ENTITY_TYPES),
         Category(
-            "diagnoses", "conditions with their ICD-10-CM code", ("condition",), _icd, needs_spans=False
+            "diagnoses",
+            "conditions with their ICD-10-CM code",
+            ("condition",),
+            _icd,
+            needs_spans=False,
+            annotated=_has(_icd),
+            needs="ICD-10-CM codes",
         ),
         Category(
             "diagnoses:3char",
@@ -95,25 +124,60 @@ def _build() -> dict[str, Category]:
             ("condition",),
             _icd3,
             needs_spans=False,
+            annotated=_has(_icd),
+            needs="ICD-10-CM codes",
         ),
-        Category("medications+dose", "medication name and dose", ("medication",), _attributes("dose")),
+        Category(
+            "medications+dose",
+            "medication name and dose",
+            ("medication",),
+            _attributes("dose"),
+            annotated=_any_attribute("dose"),
+            needs="medication doses",
+        ),
         Category(
             "medications:code",
             "medications with their RxNorm or ATC code",
             ("medication",),
             _drug_code,
             needs_spans=False,
+            annotated=_has(_drug_code),
+            needs="RxNorm or ATC codes",
         ),
-        Category("labs", "lab name, value and unit", ("lab",), _attributes("value", "unit")),
-        Category("procedures", "procedures with their code", ("procedure",), _any_code, needs_spans=False),
+        Category(
+            "labs",
+            "lab name, value and unit",
+            ("lab",),
+            _attributes("value", "unit"),
+            annotated=_any_attribute("value", "unit"),
+            needs="lab values or units",
+        ),
+        Category(
+            "procedures",
+            "procedures with their code",
+            ("procedure",),
+            _any_code,
+            needs_spans=False,
+            annotated=_has(_any_code),
+            needs="procedure codes",
+        ),
         Category(
             "tumour",
             "tumour with TNM, histology and grade",
             ("tumor",),
             _attributes("tnm", "histology", "grade"),
+            annotated=_any_attribute("tnm", "histology", "grade"),
+            needs="tumour TNM, histology or grade",
         ),
         *(
-            Category(f"attribute:{name}", f"{name} of {'/'.join(types)} entities", types, _attribute(name))
+            Category(
+                f"attribute:{name}",
+                f"{name} of {'/'.join(types)} entities",
+                types,
+                _attribute(name),
+                annotated=_has(_attribute(name)),
+                needs=f"{name} attributes",
+            )
             for name, types in SCORED_ATTRIBUTES.items()
         ),
     ]

@@ -12,16 +12,19 @@ from numpy.typing import NDArray
 from clinex.core.errors import ConfigError, EvaluationError
 from clinex.core.types import Document, Entity
 from clinex.corpora import Corpus, read_corpus
+from clinex.corpora.jsonl import Subject
 from clinex.corpora.problems import Problems
 from clinex.eval.assertions import AssertionScores, assertion_class
 from clinex.eval.bootstrap import PairedTest, confidence_intervals, paired_test, resample_indices
 from clinex.eval.calibration import Calibration, calibration
-from clinex.eval.categories import CATEGORIES, Category
-from clinex.eval.doclevel import CODE_SETS, average_precision, code_set, ranked_codes, set_score
+from clinex.eval.categories import Category
+from clinex.eval.doclevel import average_precision, code_set, ranked_codes, set_score
 from clinex.eval.matching import DocMatch, MatchMode, check_mode, match
 from clinex.eval.results import CategoryResult, ErrorExample, Report, RunResult
+from clinex.eval.scope import Scope, check_names, scope
 from clinex.eval.scores import PRFScore, mean_defined
 from clinex.eval.sections import Sections
+from clinex.eval.subgroups import PERIODS, Period, read_gold, subgroups
 
 #: Note-length slices: (name, lower bound in characters), checked from the longest down.
 LENGTH_BUCKETS: tuple[tuple[str, int], ...] = (
@@ -34,7 +37,9 @@ _CONTEXT = 80
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EvalOptions:
-    """How to score: match mode, bootstrap resamples and seed, CI level, calibration bins."""
+    """How to score: match mode, bootstrap resamples and seed, CI level, calibration bins, which
+    entity types and categories (None: what the gold annotates, see :mod:`clinex.eval.scope`),
+    and how subgroups are formed."""
 
     match: MatchMode = "strict"
     bootstrap: int = 1000
@@ -42,9 +47,23 @@ class EvalOptions:
     level: float = 0.95
     bins: int = 10
     examples: int = 20
+    #: entity types the gold annotates (``--types``); None: the types it holds
+    types: tuple[str, ...] | None = None
+    #: categories to score (``--categories``); None: every one the gold can score
+    categories: tuple[str, ...] | None = None
+    #: the period subgroup of a note's date: "year" (2024) or "quarter" (2024-Q1)
+    period: Period = "year"
+    #: documents a subgroup needs to take part in the largest-gap comparison (a bootstrap of
+    #: fewer documents gives intervals too narrow to flag anything by)
+    min_group_documents: int = 10
 
     def __post_init__(self) -> None:
         check_mode(self.match)
+        check_names(self.types, self.categories)
+        if self.period not in PERIODS:
+            raise ConfigError(f"unknown period {self.period!r}", hint=f"choose one of: {', '.join(PERIODS)}")
+        if self.min_group_documents < 1:
+            raise ConfigError(f"min_group_documents={self.min_group_documents}", hint="use 1 or more")
         if self.bootstrap < 0:
             raise ConfigError(f"bootstrap={self.bootstrap} is negative", hint="use 0 to skip intervals")
         if not 0.0 < self.level < 1.0:
@@ -54,12 +73,18 @@ class EvalOptions:
 
 
 def evaluate(
-    gold: Corpus, preds: Corpus | Mapping[str, Corpus], options: EvalOptions | None = None
+    gold: Corpus,
+    preds: Corpus | Mapping[str, Corpus],
+    options: EvalOptions | None = None,
+    *,
+    subjects: Mapping[str, Subject] | None = None,
 ) -> Report:
     """Score one or more prediction corpora against the gold.
 
     With several runs, each later run is compared with the first by a paired bootstrap test of
-    micro F1 in every category both have. Raises EvaluationError on misaligned ids or notes.
+    micro F1 in every category both have. ``subjects`` (by document id, as
+    :func:`clinex.eval.subgroups.read_gold` reads them) adds scores per subgroup. Raises
+    EvaluationError on misaligned ids or notes.
     """
     options = options or EvalOptions()
     runs_in = {"predictions": preds} if isinstance(preds, Corpus) else dict(preds)
@@ -68,7 +93,19 @@ def evaluate(
     doc_ids = list(gold.documents)
     indices = resample_indices(len(doc_ids), options.bootstrap, options.seed)
     sections = {d: Sections(doc.text) for d, doc in gold.documents.items()}
-    runs = [_run(name, gold, pred, options, indices, sections) for name, pred in runs_in.items()]
+    scoped = scope(gold, types=options.types, categories=options.categories)
+    runs = [_run(name, gold, pred, options, indices, sections, scoped) for name, pred in runs_in.items()]
+    for run in runs:
+        run.subgroups = subgroups(
+            run.categories,
+            doc_ids,
+            subjects or {},
+            samples=options.bootstrap,
+            seed=options.seed,
+            level=options.level,
+            period=options.period,
+            min_documents=options.min_group_documents,
+        )
     tests: list[PairedTest] = []
     baseline = runs[0]
     for other in runs[1:]:
@@ -101,16 +138,14 @@ def _run(
     options: EvalOptions,
     indices: NDArray[np.int64],
     sections: dict[str, Sections],
+    scoped: Scope,
 ) -> RunResult:
     doc_ids = _align(gold, pred)
     _check_same_notes(gold, pred, doc_ids)
-    grounded = gold.grounded
     categories: dict[str, CategoryResult] = {}
     unscored: list[str] = []
     matches: dict[str, list[DocMatch]] = {}
-    for category in CATEGORIES.values():
-        if category.needs_spans and not grounded:
-            continue
+    for category in scoped.categories.values():
         per_doc = [match(gold.entities(d), pred.entities(d), category, options.match) for d in doc_ids]
         labels: dict[str, PRFScore] = {}
         for doc_match in per_doc:
@@ -122,13 +157,15 @@ def _run(
             continue
         matches[category.name] = per_doc
         categories[category.name] = result
-    for set_name, category in CODE_SETS.items():
+    for set_name, category in scoped.code_sets.items():
         result = _code_set_result(set_name, category, gold, pred, doc_ids)
         if result.labels:
             categories[set_name] = result
         else:
             unscored.append(set_name)
-    reference = "entities" if grounded else "diagnoses"
+    # Entities where the gold has spans, diagnoses where it has codes only, else what was matched.
+    preferred = "entities" if gold.grounded else "diagnoses"
+    reference = next((n for n in (preferred, *matches) if n in matches), preferred)
     reference_matches = matches.get(reference, [])
     slices = _slices(gold, doc_ids, reference_matches, sections)
     for result in (*categories.values(), *slices.values()):
@@ -144,6 +181,9 @@ def _run(
         calibration=_calibration(reference_matches, options.bins),
         examples=_examples(gold, pred, doc_ids, reference_matches, options.examples),
         unscored=unscored,
+        types=scoped.types,
+        types_from=scoped.types_from,
+        not_evaluated=dict(scoped.not_evaluated),
     )
 
 
@@ -324,9 +364,10 @@ def evaluate_paths(
     text_dir: Path | None = None,
     options: EvalOptions | None = None,
 ) -> Report:
-    """Read gold and prediction files (formats detected unless given) and score them."""
-    gold_corpus = read_corpus(gold, format=gold_format, text_dir=text_dir)
+    """Read gold (with the subjects of its notes) and prediction files, formats detected unless
+    given, and score them."""
+    gold_corpus, subjects = read_gold(gold, format=gold_format, text_dir=text_dir)
     pred_corpora = {
         name: read_corpus(path, format=pred_format, text_dir=text_dir) for name, path in preds.items()
     }
-    return evaluate(gold_corpus, pred_corpora, options)
+    return evaluate(gold_corpus, pred_corpora, options, subjects=subjects)

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 
 from clinex.core.errors import ConfigError
+from clinex.core.types import ENTITY_TYPES
 from clinex.eval import _format
 from clinex.eval.results import Report
 
@@ -52,8 +53,20 @@ def render_html(report: Report) -> str:
         },
         "tests": {(t.other, t.category): t for t in report.tests},
     }
+    # The category whose subgroup table is shown in full: the run's reference where it was scored.
+    subgroup_reference = {
+        run.name: run.reference if run.reference in run.categories else next(iter(run.categories), "")
+        for run in report.runs
+    }
     template = _ENVIRONMENT.from_string(resources.files("clinex.eval").joinpath(_TEMPLATE).read_text("utf-8"))
-    return template.render(report=report, plots=rendered_plots, comparison=comparison, fmt=_format)
+    return template.render(
+        report=report,
+        plots=rendered_plots,
+        comparison=comparison,
+        fmt=_format,
+        entity_types=ENTITY_TYPES,
+        subgroup_reference=subgroup_reference,
+    )
 
 
 def write_report(report: Report, folder: Path) -> tuple[Path, Path]:

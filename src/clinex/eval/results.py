@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinex.eval.assertions import AssertionScores
 from clinex.eval.bootstrap import Counts, Interval, PairedTest
 from clinex.eval.calibration import Calibration
 from clinex.eval.scores import PRFScore, macro
+
+if TYPE_CHECKING:
+    from clinex.eval.subgroups import Subgroups
 
 
 @dataclass(slots=True, kw_only=True)
@@ -86,13 +89,23 @@ class RunResult:
     examples: list[ErrorExample]
     #: Categories left out because neither side had anything in them.
     unscored: list[str]
+    #: The entity types scored, and whether they are the gold's ("gold") or chosen ("--types").
+    types: tuple[str, ...] = ()
+    types_from: str = "gold"
+    #: Categories the gold cannot score or the options left out, with the reason.
+    not_evaluated: dict[str, str] = field(default_factory=dict)
+    #: Scores per patient and note subgroup, where the gold says who and what a note is about.
+    subgroups: Subgroups | None = None
 
     def metrics(self) -> dict[str, float | int | None]:
-        """All metrics under flat keys such as ``diagnoses.f`` or ``slice:negated.r``."""
+        """All metrics under flat keys such as ``diagnoses.f`` or ``slice:negated.r``; a category
+        that is not evaluated has null ``p``, ``r`` and ``f``."""
         flat: dict[str, float | int | None] = {}
         for group in (self.categories, self.slices):
             for name, result in group.items():
                 flat.update({f"{name}.{k}": v for k, v in result.flat().items()})
+        for name in self.not_evaluated:
+            flat.update({f"{name}.{k}": None for k in ("p", "r", "f")})
         if self.assertion is not None:
             flat["assertion.accuracy"] = self.assertion.accuracy
             flat["assertion.pairs"] = self.assertion.total
@@ -110,7 +123,18 @@ class RunResult:
             "format": self.format,
             "reference_category": self.reference,
             "metrics": self.metrics(),
-            "categories": {n: {"description": c.description, **c.flat()} for n, c in self.categories.items()},
+            "types": list(self.types),
+            "types_from": self.types_from,
+            "categories": {
+                **{
+                    n: {"description": c.description, "evaluated": True, **c.flat()}
+                    for n, c in self.categories.items()
+                },
+                **{
+                    n: {"evaluated": False, "reason": reason, "p": None, "r": None, "f": None}
+                    for n, reason in self.not_evaluated.items()
+                },
+            },
             "labels": {
                 n: {k: s.to_dict() for k, s in sorted(c.labels.items())} for n, c in self.categories.items()
             },
@@ -119,6 +143,8 @@ class RunResult:
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "errors": [e.to_dict() for e in self.examples],
             "unscored": self.unscored,
+            "not_evaluated": self.not_evaluated,
+            "subgroups": None if self.subgroups is None else self.subgroups.to_dict(),
         }
 
 

@@ -5,11 +5,13 @@ input gives the same bundle; entries have ``urn:uuid:<id>`` fullUrls and refer t
 them (in ``collection`` and ``transaction`` bundles alike). The Document's ``meta`` becomes a
 Provenance of the extracted resources and the Device it names (:mod:`clinex.fhir.provenance`),
 the last two entries; the Device's id is ``uuid5(namespace, "device/<meta as JSON>")``, shared by
-every note of one run. In a ``transaction`` bundle each entry is a ``POST`` of its resource type,
-except a Patient given with an id in the input and the Device, which are ``PUT <Type>/<id>`` so
-that loading twice (or many notes of one run) does not duplicate them. A Patient known only by
-id (``{"resourceType": "Patient", "id": ...}``, as read from a DocumentReference's subject) gets
-no entry: resources refer to ``Patient/<id>`` directly.
+every note of one run (the note's plausibility findings, ``meta["checks"]``, are on the
+Provenance and on the resources they are about, not in the Device). In a ``transaction`` bundle
+each entry is a ``POST`` of its resource type, except a Patient given with an id in the input and
+the Device, which are ``PUT <Type>/<id>`` so that loading twice (or many notes of one run) does
+not duplicate them. A Patient known only by id (``{"resourceType": "Patient", "id": ...}``, as
+read from a DocumentReference's subject) gets no entry: resources refer to ``Patient/<id>``
+directly.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from clinex.core.errors import ConfigError
 from clinex.core.types import Document, Entity
 from clinex.fhir import provenance, resources
-from clinex.fhir.extensions import NOTE_ID_SYSTEM, TAG_SYSTEM, evidence_extensions
+from clinex.fhir.extensions import NOTE_ID_SYSTEM, TAG_SYSTEM, evidence_extensions, finding_extension
 from clinex.fhir.oncology import tumor_resources
 
 BUNDLE_TYPES = ("collection", "transaction")
@@ -77,12 +79,15 @@ class _Builder:
         note_url = self._add("note", self._document_reference(patient_url))
         refs = resources.Refs(patient=patient_url, note=note_url)
         extracted: list[str] = []
+        made: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         for index, entity in enumerate(self.doc.entities):
             for full_url, resource in self._entity_resources(index, entity, refs):
                 resource["id"] = full_url.removeprefix("urn:uuid:")
                 resource["extension"] = evidence_extensions(entity, note_url, resource["resourceType"])
                 self.entries.append((full_url, _ordered(resource)))
+                made.setdefault(index, []).append(self.entries[-1])
                 extracted.append(full_url)
+        _add_findings(self.doc.meta.get(provenance.CHECKS) or [], made)
         if self.doc.meta:
             self._provenance(note_url, extracted)
         return self.entries
@@ -95,7 +100,13 @@ class _Builder:
             (device_url, _ordered({"id": device_id, **provenance.device(self.doc.meta, run)}))
         )
         self.puts[device_url] = f"Device/{device_id}"
-        record = provenance.provenance(device_url=device_url, note_url=note_url, targets=targets)
+        record = provenance.provenance(
+            device_url=device_url,
+            note_url=note_url,
+            targets=targets,
+            checks=self.doc.meta.get(provenance.CHECKS),
+            stats=self.doc.meta.get(provenance.EXTRACTOR_STATS),
+        )
         record_id = _uuid(self.doc.id, "provenance")
         self.entries.append((f"urn:uuid:{record_id}", _ordered({"id": record_id, **record})))
 
@@ -154,6 +165,17 @@ class _Builder:
             "procedure": resources.procedure,
         }[entity.type]
         return [(url(entity.type), mapper(entity, refs))]
+
+
+def _add_findings(checks: list[dict[str, Any]], made: dict[int, list[tuple[str, dict[str, Any]]]]) -> None:
+    """A plausibility-finding extension on each resource of the entity each finding is about."""
+    for finding in checks:
+        entity = finding.get("entity")
+        if entity is None:
+            continue  # about the note as a whole: on the Provenance only
+        related = [made[i][0][0] for i in finding.get("related") or [] if i in made]
+        for _, resource in made.get(entity, []):
+            resource["extension"].append(finding_extension(finding, related))
 
 
 def _reference_only(patient: dict[str, Any]) -> bool:

@@ -16,7 +16,17 @@
 - ``https://clinex.dev/fhir/StructureDefinition/alignment``: valueCode ``fuzzy`` on an entity
   grounded by fuzzy alignment (an offset means ``exact``, its absence ``none``).
 - ``https://clinex.dev/fhir/StructureDefinition/run-meta``: valueString on the Device of the
-  Bundle's Provenance, the Document's ``meta`` as compact JSON (:mod:`clinex.fhir.provenance`).
+  Bundle's Provenance, the Document's ``meta`` as compact JSON (:mod:`clinex.fhir.provenance`),
+  less its per-note ``checks``.
+- ``https://clinex.dev/fhir/StructureDefinition/plausibility-finding`` (complex): one per
+  plausibility finding (:mod:`clinex.plausibility`) on each resource of the entity it is about;
+  sub-extensions ``check`` (valueCode, the check's name), ``message`` (valueString) and
+  ``related`` (valueReference, 0..*: the resources of the other entities involved, such as the
+  affirmed Condition of a refuted one).
+- ``https://clinex.dev/fhir/StructureDefinition/plausibility-count``: valueInteger on the
+  Provenance, the number of findings of the note (0: checked, nothing found).
+- ``https://clinex.dev/fhir/StructureDefinition/plausibility-checks``: valueString on the
+  Provenance, ``Document.meta["checks"]`` as compact JSON, so that it is read back exactly.
 """
 
 from __future__ import annotations
@@ -31,6 +41,10 @@ ASSERTION = "https://clinex.dev/fhir/StructureDefinition/assertion"
 ENTITY_TYPE = "https://clinex.dev/fhir/StructureDefinition/entity-type"
 ALIGNMENT = "https://clinex.dev/fhir/StructureDefinition/alignment"
 RUN_META = "https://clinex.dev/fhir/StructureDefinition/run-meta"
+PLAUSIBILITY_FINDING = "https://clinex.dev/fhir/StructureDefinition/plausibility-finding"
+PLAUSIBILITY_COUNT = "https://clinex.dev/fhir/StructureDefinition/plausibility-count"
+PLAUSIBILITY_CHECKS = "https://clinex.dev/fhir/StructureDefinition/plausibility-checks"
+EXTRACTOR_STATS = "https://clinex.dev/fhir/StructureDefinition/extractor-stats"
 #: The entity type each resource type stands for when it carries no entity-type extension.
 IMPLIED_TYPES: dict[str, EntityType] = {
     "Condition": "condition",
@@ -67,3 +81,14 @@ def evidence_extensions(entity: Entity, note_ref: str, resource_type: str) -> li
     if entity.alignment == "fuzzy":
         extensions.append({"url": ALIGNMENT, "valueCode": "fuzzy"})
     return extensions
+
+
+def finding_extension(finding: dict[str, Any], related: list[str]) -> dict[str, Any]:
+    """The plausibility-finding extension for one finding of ``Document.meta["checks"]``;
+    ``related`` are the references of the other entities' resources."""
+    parts: list[dict[str, Any]] = [
+        {"url": "check", "valueCode": str(finding["check"])},
+        {"url": "message", "valueString": str(finding["message"])},
+    ]
+    parts.extend({"url": "related", "valueReference": {"reference": url}} for url in related)
+    return {"url": PLAUSIBILITY_FINDING, "extension": parts}

@@ -13,7 +13,9 @@ settings produced the extracted resources (DESIGN.md: every fact traced to its m
 - **Provenance**: ``target`` every extracted resource (the note's DocumentReference when nothing
   was extracted, as R4 needs a target: "this model found nothing here" is a result too);
   ``agent`` the Device with type ``author``; ``entity`` the DocumentReference, role ``source``;
-  ``activity`` v3-DataOperation ``CREATE``.
+  ``activity`` v3-DataOperation ``CREATE``. A checked note's plausibility findings
+  (``meta["checks"]``, per note, so not in the Device) are its ``plausibility-count`` and
+  ``plausibility-checks`` extensions; :func:`read_meta` puts them back into the meta.
 - **recorded** is required by R4, but a Bundle must be the same for the same input (tests,
   resumable batches, diffs), so no clock time may go in, and clinex's DocumentReference carries
   no date to use. The element is therefore present with a data-absent-reason extension
@@ -30,18 +32,28 @@ from collections.abc import Iterable
 from typing import Any
 
 from clinex.core.errors import FHIRError
-from clinex.fhir.extensions import RUN_META
+from clinex.fhir.extensions import EXTRACTOR_STATS as EXTRACTOR_STATS_URL
+from clinex.fhir.extensions import PLAUSIBILITY_CHECKS, PLAUSIBILITY_COUNT, RUN_META
 from clinex.fhir.io import References
 
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+#: The key of ``Document.meta`` holding the note's plausibility findings (:mod:`clinex.plausibility`).
+CHECKS = "checks"
+#: The key of ``Document.meta`` holding the extractor's counters for the note (the llm extractor's
+#: windows, failed windows, repairs ...).
+EXTRACTOR_STATS = "extractor_stats"
+#: The meta keys that describe one note, not the run: on the Provenance, not in the shared Device.
+NOTE_KEYS: dict[str, str] = {CHECKS: PLAUSIBILITY_CHECKS, EXTRACTOR_STATS: EXTRACTOR_STATS_URL}
 
 
 def run_json(meta: dict[str, Any], *, doc_id: str) -> str:
-    """``meta`` as the compact, key-sorted JSON the Device carries (and is named after)."""
+    """``meta`` as the compact, key-sorted JSON the Device carries (and is named after), less
+    the note's own :data:`NOTE_KEYS`, so that every note of a run names one Device."""
+    run = {key: value for key, value in meta.items() if key not in NOTE_KEYS}
     try:
-        return json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(run, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise FHIRError(
             f"Document.meta of note {doc_id!r} is not JSON ({type(exc).__name__})",
@@ -73,9 +85,18 @@ def device(meta: dict[str, Any], run: str) -> dict[str, Any]:
     return result
 
 
-def provenance(*, device_url: str, note_url: str, targets: Iterable[str]) -> dict[str, Any]:
-    """The Provenance of the extracted resources at ``targets`` (without an id)."""
-    return {
+def provenance(
+    *,
+    device_url: str,
+    note_url: str,
+    targets: Iterable[str],
+    checks: list[Any] | None = None,
+    stats: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Provenance of the extracted resources at ``targets`` (without an id); ``checks``, the
+    note's plausibility findings where it was checked, as a count and as JSON extensions;
+    ``stats``, the extractor's counters for the note, as a JSON extension."""
+    record: dict[str, Any] = {
         "resourceType": "Provenance",
         "target": [{"reference": url} for url in (list(targets) or [note_url])],
         "_recorded": {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "unsupported"}]},
@@ -88,6 +109,20 @@ def provenance(*, device_url: str, note_url: str, targets: Iterable[str]) -> dic
         ],
         "entity": [{"role": "source", "what": {"reference": note_url}}],
     }
+    extensions: list[dict[str, Any]] = []
+    if checks is not None:
+        extensions += [
+            {"url": PLAUSIBILITY_COUNT, "valueInteger": len(checks)},
+            {
+                "url": PLAUSIBILITY_CHECKS,
+                "valueString": json.dumps(checks, separators=(",", ":"), ensure_ascii=False),
+            },
+        ]
+    if stats:
+        extensions.append({"url": EXTRACTOR_STATS_URL, "valueString": json.dumps(stats, sort_keys=True)})
+    if extensions:
+        record["extension"] = extensions
+    return record
 
 
 def read_meta(resource: dict[str, Any], references: References) -> dict[str, Any] | None:
@@ -101,5 +136,19 @@ def read_meta(resource: dict[str, Any], references: References) -> dict[str, Any
                 meta = json.loads(extension["valueString"])
                 if not isinstance(meta, dict):
                     raise ValueError("run-meta is not a JSON object")
-                return meta
+                return meta | _note_meta(resource)
     return None
+
+
+def _note_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`NOTE_KEYS` a Provenance records (``{"checks": [...], ...}``), or ``{}``."""
+    out: dict[str, Any] = {}
+    urls = {url: key for key, url in NOTE_KEYS.items()}
+    for extension in resource.get("extension") or []:
+        key = urls.get(extension.get("url", ""))
+        if key is not None:
+            value = json.loads(extension["valueString"])
+            if not isinstance(value, list if key == CHECKS else dict):
+                raise ValueError(f"{key} is not a JSON {'list' if key == CHECKS else 'object'}")
+            out[key] = value
+    return out

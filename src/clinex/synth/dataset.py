@@ -2,12 +2,20 @@
 
 Layout of the output directory::
 
-    letters.jsonl            one letter a line: {"id", "text", "entities", "meta"}
+    letters.jsonl            one letter a line: {"id", "text", "entities", "subject", "meta"}
     splits/train.jsonl       the same records, by split (dev.jsonl, test.jsonl)
     source/<id>.json         the structured FHIR the letter was written from (a collection Bundle)
-    gold/<id>.json           the letter's gold as a FHIR R4 Bundle (Document.to_fhir())
+    gold/<id>.json           the letter's gold as a FHIR R4 Bundle (Document.to_fhir()), with the
+                             Encounter it closes (period, class, service provider)
     card.json, CARD.md       the dataset card: counts, writer, seed, sources, warnings
     synthea/                 the patients made by ``synthea`` (only with ``synthea > 0``)
+
+Each letter's ``subject`` (the JSONL field of :class:`clinex.corpora.jsonl.Subject`, for subgroup
+evaluation) holds the patient's age at the end of the encounter, their sex, the note type, the
+site (the encounter's service provider, where the source names one) and the note's date (the end
+of the encounter). Every letter is a discharge letter; the note type says which kind of encounter
+it closes, by its class: ``discharge letter (inpatient)``, ``(emergency)``, ``(ambulatory)`` or
+``(other)``. The template text does not change with it.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +33,10 @@ from typing import Any
 from clinex.core.errors import ConfigError, InputError
 from clinex.core.registry import letter_writers
 from clinex.core.serialize import entity_to_dict
+from clinex.core.systems import LOINC
 from clinex.core.types import Document
-from clinex.synth.facts import PatientRecord, SampledFacts
+from clinex.corpora.jsonl import Subject
+from clinex.synth.facts import Encounter, PatientRecord, SampledFacts
 from clinex.synth.sampler import SamplerConfig, sample
 from clinex.synth.sources import SourceReport, read_sources, run_synthea
 from clinex.synth.writers.base import Letter, LetterWriter
@@ -35,6 +46,17 @@ log = logging.getLogger("clinex.synth")
 SPLITS = ("train", "dev", "test")
 #: How many patients a letter may try before its slot is given up.
 _ATTEMPTS = 5
+#: The setting of an encounter by its class (FHIR v3 ActCode), for the letter's note type.
+_SETTINGS = {
+    "IMP": "inpatient",
+    "ACUTE": "inpatient",
+    "NONAC": "inpatient",
+    "EMER": "emergency",
+    "AMB": "ambulatory",
+}
+_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+_DISCHARGE_SUMMARY = {"system": LOINC, "code": "18842-5", "display": "Discharge summary"}
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://clinex.dev/synth")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,12 +149,31 @@ def _writer(config: SynthConfig) -> LetterWriter:
     return writer
 
 
+def note_type(encounter: Encounter) -> str:
+    """The note type of a letter closing ``encounter``, e.g. ``discharge letter (emergency)``."""
+    return f"discharge letter ({_SETTINGS.get(encounter.kind, 'other')})"
+
+
+def letter_subject(facts: SampledFacts) -> Subject:
+    """Who and what a letter written from ``facts`` is about (its JSONL ``subject``)."""
+    encounter = facts.encounter
+    return Subject(
+        age=facts.age,
+        sex=facts.sex,
+        note_type=note_type(encounter),
+        site=encounter.site,
+        date=encounter.end,
+    )
+
+
 @dataclass(slots=True)
 class _Written:
     record: dict[str, Any]
     split: str
     document: Document
     source: dict[str, Any]
+    subject: Subject
+    encounter: Encounter
 
 
 def _one_letter(
@@ -166,13 +207,15 @@ def _one_letter(
         document = Document(
             text=letter.text, id=letter_id, entities=letter.entities, patient=record.patient, meta=meta
         )
+        subject = letter_subject(facts)
         out = {
             "id": letter_id,
             "text": letter.text,
             "entities": [entity_to_dict(e) for e in letter.entities],
+            "subject": subject.to_record(),
             "meta": meta,
         }
-        return _Written(out, split, document, _source_bundle(record, facts))
+        return _Written(out, split, document, _source_bundle(record, facts), subject, facts.encounter)
     card.letters_skipped += 1
     log.warning("%s: no usable patient after %d tries", letter_id, _ATTEMPTS)
     return None
@@ -203,7 +246,32 @@ def _write_fhir(out: Path, written: _Written, card: _Card) -> None:
         card.gold_fhir = "skipped: the FHIR exporter (clinex.fhir.bundle) is not available"
         log.warning("gold FHIR bundles skipped: clinex.fhir.bundle is not importable")
         return
+    _add_encounter(bundle, written)
     (out / "gold" / f"{letter_id}.json").write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+
+
+def _add_encounter(bundle: dict[str, Any], written: _Written) -> None:
+    """Give the gold Bundle the Encounter the letter closes, and its DocumentReference the note
+    type and that Encounter (so a gold Bundle says what a letter's JSONL ``subject`` says)."""
+    encounter, subject = written.encounter, written.subject
+    entries = bundle["entry"]
+    position = next(i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "DocumentReference")
+    doc_ref = entries[position]["resource"]
+    encounter_id = str(uuid.uuid5(_NAMESPACE, f"{written.record['id']}/encounter"))
+    period = {"start": encounter.start.isoformat(), "end": encounter.end.isoformat()}
+    resource: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": encounter_id,
+        "status": "finished",
+        "class": {"system": _ACT_CODE, "code": encounter.kind},
+        "subject": dict(doc_ref["subject"]),
+        "period": period,
+    }
+    if encounter.site is not None:
+        resource["serviceProvider"] = {"display": encounter.site}
+    doc_ref["type"] = {"coding": [dict(_DISCHARGE_SUMMARY)], "text": subject.note_type}
+    doc_ref["context"] = {"encounter": [{"reference": f"urn:uuid:{encounter_id}"}], "period": period}
+    entries.insert(position + 1, {"fullUrl": f"urn:uuid:{encounter_id}", "resource": resource})
 
 
 class _Card:

@@ -108,6 +108,8 @@ class Encounter:
     end: dt.date
     kind: str  # FHIR v3 ActCode, e.g. "IMP", "EMER", "AMB"
     reason: str | None = None
+    #: the organisation that provided the encounter (its ``serviceProvider``), by name
+    site: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)

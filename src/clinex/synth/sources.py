@@ -313,7 +313,7 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value[:10])
 
 
-def _read_encounter(resource: dict[str, Any], *_: Any) -> Encounter | None:
+def _read_encounter(resource: dict[str, Any], references: References, *_: Any) -> Encounter | None:
     period = resource.get("period") or {}
     start = _date(period.get("start"))
     if start is None:
@@ -325,7 +325,17 @@ def _read_encounter(resource: dict[str, Any], *_: Any) -> Encounter | None:
         end=_date(period.get("end")) or start,
         kind=str((resource.get("class") or {}).get("code", "AMB")),
         reason=_codings(reason)[0].get("display") if _codings(reason) else None,
+        site=_site(resource.get("serviceProvider"), references),
     )
+
+
+def _site(provider: Any, references: References) -> str | None:
+    """The name of the Organization an Encounter's ``serviceProvider`` names, else its display."""
+    if not isinstance(provider, dict):
+        return None
+    organisation = references.resolve(provider)
+    names = [None if organisation is None else organisation.get("name"), provider.get("display")]
+    return next((n.strip() for n in names if isinstance(n, str) and n.strip()), None)
 
 
 def _condition_code(

@@ -162,3 +162,18 @@ def normal_code(code: str) -> str:
 def looks_like_icd(code: str, system: str = SYSTEM) -> bool:
     """Whether a normalised code has the shape of an ICD-10-CM (or ICD-10-PCS) code."""
     return bool((_ICD_PCS if system == ICD10PCS else _ICD_CM).match(code))
+
+
+@functools.cache
+def chapter(code: str) -> str | None:
+    """The ICD-10-CM chapter of a code, as its title's range (``I00-I99``); None if unknown."""
+    cm = _cm()
+    dotted = code.strip().upper()
+    if "." not in dotted and len(dotted) > 3:
+        dotted = f"{dotted[:3]}.{dotted[3:]}"
+    try:
+        top = cm.get_ancestors(dotted)[-1] if not cm.is_chapter(dotted) else dotted
+        title = str(cm.get_description(top))
+    except (ValueError, IndexError):
+        return None
+    return title[title.rfind("(") + 1 : -1] if title.endswith(")") else title

@@ -57,6 +57,18 @@ def _sectionizer() -> Any:
 # A line that opens with a short capitalised phrase and a colon, e.g. "Plan:" or
 # "Investigations (03/11/2024):"; at most six words, so prose with a colon is not a header.
 _GENERIC_HEADER = re.compile(r"^[ \t]*[A-Z][A-Za-z/&-]*(?:[ \t]+[A-Za-z/&()0-9.-]+){0,5}:", re.MULTILINE)
+# A line in capitals and nothing else, e.g. "HISTORY OF PRESENT ILLNESS".
+_CAPITALS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z/&-]*(?:[ \t]+[A-Z/&()-]+){0,5})[ \t]*$", re.MULTILINE)
+
+
+def header_names(text: str) -> list[str]:
+    """The section headers of a note as written (``Plan:`` lines and lines in capitals, with
+    rules or without), lower-cased without the colon and with digits as ``#`` (a date in a
+    header is not a new header), in order: what a note's layout is made of, known to the
+    section rules or not."""
+    found = [(m.start(), m.group(0).strip().rstrip(":")) for m in _GENERIC_HEADER.finditer(text)]
+    found += [(m.start(), m.group(1)) for m in _CAPITALS_LINE.finditer(text) if len(m.group(1)) > 3]
+    return [re.sub(r"\d", "#", " ".join(name.lower().split())) for _, name in sorted(found)]
 
 
 def sections_of_doc(doc: Doc, text: str | None = None) -> list[Section]:

@@ -83,6 +83,7 @@ def extract_on_ray(
     partition_size: int = DEFAULT_PARTITION_SIZE,
     batch_size: int = DEFAULT_BATCH_SIZE,
     min_confidence: float = 0.0,
+    calibration: str | None = "default",
     bundle_type: str = "collection",
     validate: bool = True,
     max_chars: int | None = DEFAULT_MAX_CHARS,
@@ -105,7 +106,7 @@ def extract_on_ray(
         address: An existing cluster (``host:port``, ``ray://host:port``, ``auto``); None
             starts a local one for the run. Every node must see ``out_dir``.
         partition_size: Notes per partition (the unit of work, output file and restart).
-        batch_size, min_confidence, bundle_type, validate: As for ``clinex extract``.
+        batch_size, min_confidence, calibration, bundle_type, validate: As for ``clinex extract``.
         max_chars: A longer note is an error row; None: no limit.
         progress: Told the total once planned, then each partition's notes.
 
@@ -133,6 +134,7 @@ def extract_on_ray(
         format=fmt,
         partition_size=partition_size,
         min_confidence=min_confidence,
+        calibration=calibration,
         bundle_type=bundle_type,
         validate=validate,
         max_chars=max_chars,
@@ -155,6 +157,7 @@ def extract_on_ray(
                 bundle_type=bundle_type,
                 validate=validate,
                 min_confidence=min_confidence,
+                calibration=calibration,
                 batch_size=batch_size,
             ),
             workers=workers,
@@ -173,7 +176,9 @@ def _run_identity(
     """What made a run, as the manifest keeps it: the pipeline's provenance (extractor, model
     checksum, assertion model, terminology and clinex versions), its options and settings."""
     loaded = extractor if isinstance(extractor, Extractor) else load_extractor(extractor, **options)
-    provenance = Pipeline(loaded, min_confidence=settings["min_confidence"]).provenance()
+    provenance = Pipeline(
+        loaded, min_confidence=settings["min_confidence"], calibration=settings["calibration"]
+    ).provenance()
     return {"extractor": provenance, "options": {k: str(v) for k, v in sorted(options.items())}, **settings}
 
 

@@ -41,6 +41,7 @@ class WorkerSettings:
     bundle_type: str = "collection"
     validate: bool = True
     min_confidence: float = 0.0
+    calibration: str | None = "default"
     batch_size: int = DEFAULT_BATCH_SIZE
 
 
@@ -91,6 +92,7 @@ class PartitionWorker:
                 self._extractor,
                 writer,
                 min_confidence=settings.min_confidence,
+                calibration=settings.calibration,
                 batch_size=settings.batch_size,
                 max_chars=None,  # the planner applied the limit
             )

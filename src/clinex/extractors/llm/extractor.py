@@ -99,6 +99,8 @@ class LLMExtractor:
         #: invalid items, ungrounded/dropped entities, dropped attributes.
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        # The counters of the last note each thread extracted (see note_stats).
+        self._last_note = threading.local()
 
     def provenance(self) -> dict[str, Any]:
         """The backend and model, the prompt template (versioned) and the decoding settings."""
@@ -121,11 +123,13 @@ class LLMExtractor:
             for run in range(self.config.passes)
         ]
         workers = min(len(jobs), max(1, int(getattr(self.backend, "max_concurrency", 1))))
+        note: Counter[str] = Counter()
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            answers = list(pool.map(lambda job: self._answer(text, *job), jobs))
+            answers = list(pool.map(lambda job: self._answer(text, job[0], job[1], note), jobs))
+        self._last_note.stats = note
         found: dict[tuple[Any, ...], _Found] = {}
         for (window, run), answer in zip(jobs, answers, strict=True):
-            for entity in self._ground_all(text, window, answer):
+            for entity in self._ground_all(text, window, answer, note):
                 _merge(found, entity, run)
         grounded_texts = {
             (e.type, e.text.lower()) for e in (item.entity for item in found.values()) if e.grounded
@@ -146,35 +150,41 @@ class LLMExtractor:
         )
         return sorted(entities, key=lambda e: (e.start if e.start is not None else len(text), e.end or 0))
 
-    def _count(self, name: str, n: int = 1) -> None:
+    def note_stats(self) -> dict[str, int]:
+        """The counters of the last note this thread extracted (windows, calls, repaired, retried,
+        failed windows ...): the pipeline records them in ``Document.meta["extractor_stats"]``."""
+        return dict(getattr(self._last_note, "stats", None) or {})
+
+    def _count(self, name: str, n: int, note: Counter[str]) -> None:
         # Windows run in threads for servers; Counter updates are not atomic.
         with self._stats_lock:
             self.stats[name] += n
+            note[name] += n
 
-    def _answer(self, text: str, window: Window, run: int) -> list[AnswerEntity]:
+    def _answer(self, text: str, window: Window, run: int, note: Counter[str]) -> list[AnswerEntity]:
         """The parsed answer for one window, splitting it if it overflows the context."""
-        self._count("windows")
+        self._count("windows", 1, note)
         try:
-            return self._ask(text[window.start : window.end], seed=self.config.seed + run)
+            return self._ask(text[window.start : window.end], seed=self.config.seed + run, note=note)
         except ContextLengthError:
             size = window.end - window.start
             if size <= _MIN_WINDOW:
                 raise
-            self._count("split_windows")
+            self._count("split_windows", 1, note)
             halves = windows(text[window.start : window.end], max_chars=size // 2 + 1, overlap=0)
             return [
                 entity
                 for half in halves
                 for entity in self._answer(
-                    text, Window(window.start + half.start, window.start + half.end), run
+                    text, Window(window.start + half.start, window.start + half.end), run, note
                 )
             ]
 
-    def _ask(self, chunk: str, *, seed: int) -> list[AnswerEntity]:
+    def _ask(self, chunk: str, *, seed: int, note: Counter[str]) -> list[AnswerEntity]:
         messages = self.prompt.messages(chunk, schema=self.schema, examples=self.examples)
         schema = self.schema if self.config.constrained else None
         for attempt in range(2):
-            self._count("calls")
+            self._count("calls", 1, note)
             raw = self.backend.generate(
                 messages,
                 json_schema=schema,
@@ -186,20 +196,22 @@ class LLMExtractor:
                 parsed = parse_answer(raw)
             except OutputParseError:
                 if attempt == 0:
-                    self._count("retried")
+                    self._count("retried", 1, note)
                     messages = [*messages, {"role": "user", "content": _RETRY_REMINDER}]
                     continue
-                self._count("failed_windows")
+                self._count("failed_windows", 1, note)
                 log.warning("llm: a window's answer could not be parsed after a retry (counted, skipped)")
                 if self.config.strict:
                     raise
                 return []
-            self._count("repaired", parsed.repaired)
-            self._count("invalid_items", parsed.invalid_items)
+            self._count("repaired", parsed.repaired, note)
+            self._count("invalid_items", parsed.invalid_items, note)
             return parsed.entities
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _ground_all(self, text: str, window: Window, answer: Iterable[AnswerEntity]) -> list[Entity]:
+    def _ground_all(
+        self, text: str, window: Window, answer: Iterable[AnswerEntity], note: Counter[str]
+    ) -> list[Entity]:
         """Entities with spans in the note; a repeated text takes the next occurrence."""
         cursor: dict[str, int] = {}
         out = []
@@ -220,15 +232,15 @@ class LLMExtractor:
                     end=window.end,
                     fuzzy_threshold=self.config.fuzzy_threshold,
                 )
-            attributes = self._grounded_attributes(text, window, item.attributes)
+            attributes = self._grounded_attributes(text, window, item.attributes, note)
             # The model's flags are kept where they are wanted (model, both); else the pipeline's
             # assertion stage sets every flag.
             keep = self.config.assertion in ("model", "both")
             assertion = Assertion(**dict.fromkeys(item.assertion, True)) if keep else Assertion()
             if hit is None:
-                self._count("ungrounded")
+                self._count("ungrounded", 1, note)
                 if self.config.drop_ungrounded:
-                    self._count("dropped_ungrounded")
+                    self._count("dropped_ungrounded", 1, note)
                     continue
                 out.append(
                     Entity(
@@ -256,7 +268,9 @@ class LLMExtractor:
             )
         return out
 
-    def _grounded_attributes(self, text: str, window: Window, attributes: dict[str, str]) -> dict[str, str]:
+    def _grounded_attributes(
+        self, text: str, window: Window, attributes: dict[str, str], note: Counter[str]
+    ) -> dict[str, str]:
         """Attribute values as the note writes them; values not in the window are invented."""
         kept = {}
         for name, value in attributes.items():
@@ -264,7 +278,7 @@ class LLMExtractor:
                 text, value, start=window.start, end=window.end, fuzzy_threshold=self.config.fuzzy_threshold
             )
             if hit is None:
-                self._count("dropped_attributes")
+                self._count("dropped_attributes", 1, note)
             else:
                 kept[name] = text[hit.start : hit.end]
         return kept
