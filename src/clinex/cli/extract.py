@@ -345,10 +345,14 @@ def _print_summary(summary: BatchSummary) -> None:
     assertions = Table("assertion", "count", title="assertions", title_justify="left")
     for name, count in summary.assertion_rows():
         assertions.add_row(name, str(count))
-    checks = Table("plausibility check", "findings", title="checks", title_justify="left")
-    for name, count in summary.check_rows():
-        checks.add_row(name, str(count))
     grid = Table.grid(padding=(0, 4))
     grid.add_row(notes, entities, assertions)
     stderr.print(grid)
+    found = [(name, count) for name, count in summary.check_rows() if count]
+    if not found:
+        stderr.print("plausibility checks: no findings")
+        return
+    checks = Table("plausibility check", "findings", title="plausibility checks", title_justify="left")
+    for name, count in found:
+        checks.add_row(name, str(count))
     stderr.print(checks)
