@@ -141,7 +141,9 @@ def test_the_cli_summary_shows_findings_per_check(tmp_path: Path) -> None:
         for line in result.stderr.splitlines()
         if line.count("│") == 3
     }
-    assert rows["dose_out_of_range"] == "1" and "medication_started_and_stopped" not in rows  # only what fired
+    assert (
+        rows["dose_out_of_range"] == "1" and "medication_started_and_stopped" not in rows
+    )  # only what fired
     clean = tmp_path / "clean.txt"
     clean.write_text(CLEAN, encoding="utf-8")
     result = CliRunner().invoke(app, ["extract", str(clean), "--extractor", "rules", "--format", "jsonl"])
