@@ -5,7 +5,7 @@
 
 REF: ``--notes`` synthetic letters of the training layouts. Each CUR has as many notes:
 another sample of the same letters (no shift), the held-out layouts of the test split (a new
-letter layout), the same letters in a clinician's short-hand (``clinex.testing.abbreviated``),
+letter layout; also in a quarter and in half of the notes only), the same letters in a clinician's short-hand (``clinex.testing.abbreviated``),
 with another site's section headers (``clinex.testing.new_site_headers``), and CodiEsp case
 reports. Each side is extracted with ``--extractor`` (calibrated, as ``clinex extract`` does);
 the table gives the run's status, the signals that alarm and warn, and the median seconds of
@@ -28,6 +28,12 @@ from clinex.core.types import Document
 from clinex.monitor import MonitorSet, monitor, write_report
 from clinex.pipeline import Pipeline, load_extractor
 from clinex.testing import abbreviated, new_site_headers
+
+
+def _mixed(same: list[dict[str, str]], other: list[dict[str, str]], share: float) -> list[tuple[str, str]]:
+    """``same`` with its first ``share`` replaced by notes of ``other``: a partial shift."""
+    k = round(len(same) * share)
+    return [(r["id"], r["text"]) for r in (*other[:k], *same[k:])]
 
 
 def main() -> None:
@@ -54,6 +60,8 @@ def main() -> None:
         "REF": [(r["id"], r["text"]) for r in picks[:n]],
         "no shift (same letters, another sample)": [(r["id"], r["text"]) for r in picks[n:]],
         "new letter layout (held-out templates)": [(r["id"], r["text"]) for r in test[:n]],
+        "a quarter of the notes in the new layout": _mixed(picks[n:], test, 0.25),
+        "half of the notes in the new layout": _mixed(picks[n:], test, 0.5),
         "abbreviation-heavy style": [(f"abbr-{r['id']}", abbreviated(r["text"])) for r in picks[n:]],
         "another site's section headers": [
             (f"site-{r['id']}", new_site_headers(r["text"])) for r in picks[n:]
