@@ -158,3 +158,46 @@ def test_codiesp_code_sets_with_ranked_predictions(tmp_path: Path) -> None:
     assert (codes.micro.tp, codes.micro.fp, codes.micro.fn) == (2, 1, 1)
     assert codes.map == pytest.approx(((1 + 2 / 3) / 2 + 0.0) / 2)
     assert "entities" not in report.runs[0].categories  # no spans in the gold: span scores would mean nothing
+
+
+def test_calibration_is_also_reported_per_predicted_type() -> None:
+    text = "asthma and metformin and sepsis"
+    gold = Corpus(
+        documents={
+            "d": Document(
+                id="d",
+                text=text,
+                entities=[
+                    Entity(type="condition", text="asthma", start=0, end=6),
+                    Entity(type="medication", text="metformin", start=11, end=20),
+                ],
+            )
+        },
+        source="gold",
+        format="jsonl",
+    )
+    pred = Corpus(
+        documents={
+            "d": Document(
+                id="d",
+                text=text,
+                entities=[
+                    Entity(type="condition", text="asthma", start=0, end=6, confidence=0.9),  # right
+                    Entity(type="condition", text="sepsis", start=25, end=31, confidence=0.8),  # wrong
+                    Entity(type="medication", text="metformin", start=11, end=20, confidence=0.5),  # right
+                ],
+            )
+        },
+        source="pred",
+        format="jsonl",
+    )
+    run = evaluate(gold, pred, EvalOptions(bootstrap=0)).runs[0]
+    by_type = run.calibration_by_type
+    # condition: bin 0.9 holds one right at 0.9 (gap 0.1), bin 0.8 one wrong at 0.8 (gap 0.8) -> 0.45
+    assert by_type["condition"].ece == pytest.approx(0.45)
+    assert by_type["medication"].ece == pytest.approx(0.5)  # one right at 0.5
+    assert run.calibration is not None and run.calibration.ece == pytest.approx((0.1 + 0.8 + 0.5) / 3)
+    metrics = run.metrics()
+    assert metrics["calibration:condition.ece"] == pytest.approx(0.45)
+    assert metrics["calibration:medication.count"] == 1
+    assert set(run.to_dict()["calibration_by_type"]) == {"condition", "medication"}

@@ -179,6 +179,7 @@ def _run(
         slices=slices,
         assertion=_assertions(reference_matches) if reference_matches else None,
         calibration=_calibration(reference_matches, options.bins),
+        calibration_by_type=_calibration_by_type(reference_matches, options.bins),
         examples=_examples(gold, pred, doc_ids, reference_matches, options.examples),
         unscored=unscored,
         types=scoped.types,
@@ -292,15 +293,23 @@ def _assertions(matches: list[DocMatch]) -> AssertionScores:
     return scores
 
 
-def _calibration(matches: list[DocMatch], bins: int) -> Calibration | None:
+def _calibration(matches: list[DocMatch], bins: int, entity_type: str | None = None) -> Calibration | None:
+    """Reliability of the predictions' confidences (of one entity type, or all)."""
     confidences: list[float] = []
     correct: list[bool] = []
     for m in matches:
         paired = {p for _, p in m.pairs}
         for i, entity in enumerate(m.pred):
-            confidences.append(entity.confidence)
-            correct.append(i in paired)
+            if entity_type is None or entity.type == entity_type:
+                confidences.append(entity.confidence)
+                correct.append(i in paired)
     return calibration(confidences, correct, n_bins=bins) if confidences else None
+
+
+def _calibration_by_type(matches: list[DocMatch], bins: int) -> dict[str, Calibration]:
+    types = sorted({e.type for m in matches for e in m.pred})
+    found = {t: _calibration(matches, bins, t) for t in types}
+    return {t: c for t, c in found.items() if c is not None}
 
 
 def _examples(

@@ -26,6 +26,11 @@ def print_report(report: Report, console: Console) -> None:
             )
         if run.calibration is not None:
             extras.append(f"ECE {number(run.calibration.ece)} on {run.calibration.count} predictions")
+        if run.calibration_by_type:
+            by_type = ", ".join(
+                f"{t} {number(c.ece)} (n={c.count})" for t, c in run.calibration_by_type.items()
+            )
+            extras.append(f"ECE by type: {by_type}")
         if run.unscored:
             extras.append(f"nothing to score in: {', '.join(run.unscored)}")
         scope = scope_line(run.types, run.types_from, ENTITY_TYPES)

@@ -96,6 +96,8 @@ class RunResult:
     not_evaluated: dict[str, str] = field(default_factory=dict)
     #: Scores per patient and note subgroup, where the gold says who and what a note is about.
     subgroups: Subgroups | None = None
+    #: Reliability of the confidences per predicted entity type (the reference category's matches).
+    calibration_by_type: dict[str, Calibration] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float | int | None]:
         """All metrics under flat keys such as ``diagnoses.f`` or ``slice:negated.r``; a category
@@ -114,6 +116,9 @@ class RunResult:
         if self.calibration is not None:
             flat["calibration.ece"] = self.calibration.ece
             flat["calibration.count"] = self.calibration.count
+        for entity_type, reliability in self.calibration_by_type.items():
+            flat[f"calibration:{entity_type}.ece"] = reliability.ece
+            flat[f"calibration:{entity_type}.count"] = reliability.count
         return flat
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +146,7 @@ class RunResult:
             "slices": {n: c.flat() for n, c in self.slices.items()},
             "assertion": None if self.assertion is None else self.assertion.to_dict(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "calibration_by_type": {t: c.to_dict() for t, c in self.calibration_by_type.items()},
             "errors": [e.to_dict() for e in self.examples],
             "unscored": self.unscored,
             "not_evaluated": self.not_evaluated,
