@@ -23,7 +23,8 @@ from clinex.corpora import (
     write_negex,
 )
 from clinex.corpora.fhir import read_fhir_with_subjects
-from clinex.corpora.jsonl import Subject, read_jsonl_with_subjects
+from clinex.corpora.jsonl import read_jsonl_with_subjects
+from clinex.corpora.subject import Subject
 from clinex.fhir.extensions import DERIVATION_REFERENCE
 
 NOTE = "Metformin 500 mg twice daily. No chest pain. Mother had breast cancer. HbA1c 7.2 %. Invasive ductal carcinoma pT2N1M0 G2."

@@ -13,7 +13,7 @@ from rich.console import Console
 from clinex.core.errors import EvaluationError
 from clinex.core.types import Document, Entity
 from clinex.corpora import Corpus, write_jsonl
-from clinex.corpora.jsonl import Subject
+from clinex.corpora.subject import Subject
 from clinex.eval import EvalOptions, evaluate, evaluate_paths, print_report, render_html
 from clinex.eval.subgroups import AGE_BANDS, Subgroups, age_band, group_of
 

@@ -25,8 +25,8 @@ from clinex.core.errors import FHIRError
 from clinex.core.types import Document
 from clinex.corpora._text import note_text
 from clinex.corpora.corpus import Corpus
-from clinex.corpora.jsonl import SEXES, Subject
 from clinex.corpora.problems import Problems
+from clinex.corpora.subject import SEXES, Subject
 from clinex.fhir.io import JsonProblem, References, bundle_entries, read_json_file
 from clinex.fhir.parse import bundle_to_document
 

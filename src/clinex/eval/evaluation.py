@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 from clinex.core.errors import ConfigError, EvaluationError
 from clinex.core.types import Document, Entity
 from clinex.corpora import Corpus, read_corpus
-from clinex.corpora.jsonl import Subject
 from clinex.corpora.problems import Problems
+from clinex.corpora.subject import Subject
 from clinex.eval.assertions import AssertionScores, assertion_class
 from clinex.eval.bootstrap import PairedTest, confidence_intervals, paired_test, resample_indices
 from clinex.eval.calibration import Calibration, calibration

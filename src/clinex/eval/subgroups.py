@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 from clinex.corpora import Corpus, detect_format, read_corpus
 from clinex.corpora.fhir import read_fhir_with_subjects
-from clinex.corpora.jsonl import Subject, read_jsonl_with_subjects
+from clinex.corpora.jsonl import read_jsonl_with_subjects
+from clinex.corpora.subject import Subject
 from clinex.eval.bootstrap import (
     Interval,
     confidence_intervals,

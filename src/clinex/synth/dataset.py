@@ -35,7 +35,7 @@ from clinex.core.registry import letter_writers
 from clinex.core.serialize import entity_to_dict
 from clinex.core.systems import LOINC
 from clinex.core.types import Document
-from clinex.corpora.jsonl import Subject
+from clinex.corpora.subject import Subject
 from clinex.synth.facts import Encounter, PatientRecord, SampledFacts
 from clinex.synth.sampler import SamplerConfig, sample
 from clinex.synth.sources import SourceReport, read_sources, run_synthea
