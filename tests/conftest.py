@@ -21,6 +21,7 @@ import pytest
 from clinex.core.registry import extractors
 from clinex.core.systems import ICD10CM, LOINC, RXNORM
 from clinex.testing import FixedEntitiesExtractor
+from postgres_server import fresh_database, missing, postgres_server
 
 #: The workspace's public data (read-only; see its README).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -47,6 +48,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for flag, reason in _FLAGS.items():
             if flag in item.keywords and flag not in enabled:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a database on a real PostgreSQL server this session started (Debian's
+    packages; `.ci/run` installs them), or a skip naming what is missing."""
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> str:
+    """A new, empty database on the session's PostgreSQL server."""
+    return fresh_database(postgres_url)
 
 
 @pytest.fixture(scope="session")

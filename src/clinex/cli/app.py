@@ -11,7 +11,7 @@ import typer
 import typer.rich_utils
 
 from clinex import __version__
-from clinex.cli import calibrate, evaluate, extract, monitor, serve, synth, train
+from clinex.cli import audit, calibrate, evaluate, extract, keys, monitor, serve, synth, train
 from clinex.cli._errors import report
 from clinex.core.errors import InternalError
 
@@ -35,6 +35,8 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("calibrate")(calibrate.calibrate)
 app.command("monitor")(monitor.monitor)
 app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 
 def _print_version(value: bool) -> None:

@@ -13,7 +13,19 @@
     │   ├── OutputParseError    the model's answer could not be parsed, even after repair
     │   └── ContextLengthError  the prompt does not fit the model's context (the caller may split)
     ├── FHIRError               FHIR input is malformed, or a produced resource is invalid
-    └── EvaluationError         gold and predictions cannot be compared
+    ├── EvaluationError         gold and predictions cannot be compared
+    ├── ReviewError             a review request does not fit what is stored
+    │   ├── NotFoundError       no such document, fact or job
+    │   ├── ConflictError       the request clashes with a stored state (a document id taken)
+    │   ├── StaleVersionError   a decision was made on an older version of the fact (.current)
+    │   ├── ReviewOpenError     an export while a review the policy requires is open
+    │   └── UnknownCodeError    a code its terminology does not hold (.nearest)
+    └── AccessError             the service refuses the caller
+        ├── AuthenticationError no key, or an unknown or revoked one
+        ├── PermissionDeniedError the key's role may not do this
+        ├── BodyTooLargeError   a request body above the configured limit
+        ├── TooBusyError        every extraction slot is taken (.retry_after seconds)
+        └── ExtractionTimeoutError an extraction ran past the time limit
 
 Messages never contain note text: they name the input (file, id, line) instead. Where a
 lower-level exception caused the error, its *type* is kept (``original_type``), never its message,
@@ -105,3 +117,71 @@ class FHIRError(ClinexError):
 
 class EvaluationError(ClinexError):
     code = "E700"
+
+
+class ReviewError(ClinexError):
+    code = "E800"
+
+
+class NotFoundError(ReviewError):
+    code = "E801"
+
+
+class ConflictError(ReviewError):
+    code = "E802"
+
+
+class StaleVersionError(ReviewError):
+    """A decision named a version of the fact that is no longer current; ``current`` is the
+    fact as it stands now (what the service sends back with the 409)."""
+
+    code = "E803"
+
+    def __init__(self, message: str, *, current: object, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.current = current
+
+
+class ReviewOpenError(ReviewError):
+    code = "E804"
+
+
+class UnknownCodeError(ReviewError):
+    """A code its terminology does not hold; ``nearest`` lists the closest codes it does
+    (``{"system", "code", "display"}`` each)."""
+
+    code = "E805"
+
+    def __init__(self, message: str, *, nearest: list[dict[str, str]], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.nearest = nearest
+
+
+class AccessError(ClinexError):
+    code = "E900"
+
+
+class AuthenticationError(AccessError):
+    code = "E901"
+
+
+class PermissionDeniedError(AccessError):
+    code = "E902"
+
+
+class BodyTooLargeError(AccessError):
+    code = "E903"
+
+
+class TooBusyError(AccessError):
+    """Every extraction slot is taken; ``retry_after`` is the seconds to wait (Retry-After)."""
+
+    code = "E904"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class ExtractionTimeoutError(AccessError):
+    code = "E905"

@@ -57,6 +57,16 @@ def document_to_bundle(doc: Document, *, bundle_type: str = "collection") -> dic
     return bundle
 
 
+def entity_urls(doc: Document) -> list[list[str]]:
+    """The fullUrls of each entity's resources in ``document_to_bundle(doc)``, entity by entity
+    (one for most, several for a tumour's staging Observations): how a reader of the bundle,
+    such as the review, finds a fact's resources without guessing their naming."""
+    builder = _Builder(doc)
+    # The references shape the resources' content, never their fullUrls.
+    refs = resources.Refs(patient="urn:uuid:patient", note="urn:uuid:note")
+    return [[url for url, _ in builder._entity_resources(i, e, refs)] for i, e in enumerate(doc.entities)]
+
+
 def _uuid(doc_id: str, role: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{doc_id}/{role}"))
 

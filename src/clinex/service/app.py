@@ -1,195 +1,131 @@
-"""The HTTP service: extraction over JSON, for systems that cannot call Python.
+"""The review service: extraction jobs, review of their facts, export, and the review UI.
 
-``POST /extract`` takes ``{"id", "text", "extractor", "format", "bundle_type", "patient",
-"min_confidence"}`` (any other field is refused) and answers the JSONL record of DESIGN.md
-(``format="jsonl"``) or a FHIR R4 Bundle (``format="fhir"``, the default).
+``create_app(settings)`` builds one FastAPI application per server (tests make their own). It
+opens the store at once (migrating it to the current schema), and at startup starts the
+extraction workers (child processes that load the extractor once) and the job runner; a job
+left running by a stopped server is put back in the queue and finished.
 
-``GET /health`` answers 200 ``{"status": "ok", ...}`` once the default extractor is loaded (it
-loads in the background from startup), and 503 with ``"loading"`` before, or ``"error"`` and
-the error if it could not be loaded.
-
-Errors come back as ``{"error": {"code", "message", "hint"}}``, with the status of
-:data:`STATUS` for clinex's errors (the caller's input 400, an LLM backend 502, the server's
-model or a bug 500) and 422 for a request of the wrong shape; note text is never logged or
-echoed.
+Every route but ``/health`` and ``/ready`` needs an API key (``Authorization: Bearer KEY``,
+made with ``clinex keys create``); the OpenAPI document is at ``/openapi.json`` behind a key
+too. Bodies above ``max_body_bytes`` are refused with 413 before they are read; CORS is off
+unless origins are configured. Errors: :mod:`clinex.service.errors`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.staticfiles import StaticFiles
 
 from clinex import __version__
-from clinex.core.errors import (
-    BackendError,
-    ClinexError,
-    ConfigError,
-    ContextLengthError,
-    EmptyNoteError,
-    FHIRError,
-    InputError,
-    InternalError,
-    ModelError,
-    OutputParseError,
-    TerminologyError,
-    UnknownNameError,
-)
-from clinex.core.extractor import Extractor
 from clinex.core.registry import extractors
-from clinex.inputs import check_patient
-from clinex.pipeline import DEFAULT_EXTRACTOR, extract, load_extractor
+from clinex.service import errors
+from clinex.service.auth import Principal, require
+from clinex.service.extraction import WorkerPool
+from clinex.service.jobs import JobRunner
+from clinex.service.limits import BodyLimit, ExtractionSlots
+from clinex.service.routes import documents, export, extract, facts, jobs, terminology, ui
+from clinex.service.settings import ServiceSettings
+from clinex.service.state import Service
+from clinex.store import open_store
 
-#: Notes larger than this are refused: a service should not hold unbounded bodies in memory.
-MAX_NOTE_CHARS = 5_000_000
-
-#: The HTTP status of each error class; a subclass not listed takes its nearest listed base's.
-STATUS: dict[type[ClinexError], int] = {
-    InputError: 400,
-    EmptyNoteError: 400,
-    ConfigError: 400,
-    UnknownNameError: 400,
-    FHIRError: 400,
-    ContextLengthError: 413,  # the note does not fit the model: the caller may split it
-    BackendError: 502,
-    OutputParseError: 502,
-    ModelError: 500,
-    TerminologyError: 500,
-    InternalError: 500,
-    ClinexError: 500,
-}
+_SHAPE_HINT = "check the request against the API (GET /openapi.json with a key, or the README)"
 
 
-def status_of(error: ClinexError) -> int:
-    """The HTTP status for ``error`` (:data:`STATUS`)."""
-    return next(STATUS[cls] for cls in type(error).__mro__ if cls in STATUS)
+def create_app(settings: ServiceSettings | None = None, *, plugins: dict[str, str] | None = None) -> FastAPI:
+    """A new application for ``settings`` (default: :class:`ServiceSettings`' defaults).
 
-
-class ExtractRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(description="The note, as UTF-8 text.", max_length=MAX_NOTE_CHARS)
-    id: str = Field(default="note", description="The note's id, echoed in the output.")
-    extractor: str | None = Field(default=None, description="Registry name; default: the server's.")
-    format: Literal["fhir", "jsonl"] = Field(default="fhir", description="Output form.")
-    bundle_type: Literal["collection", "transaction"] = "collection"
-    patient: dict[str, Any] | None = Field(default=None, description="A FHIR Patient resource.")
-    min_confidence: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Leave out entities less confident than this."
-    )
-
-
-_SHAPE_HINT = (
-    "send a JSON object with 'text' and optionally "
-    + ", ".join(repr(name) for name in ExtractRequest.model_fields if name != "text")
-    + " (see /docs)"
-)
-
-
-class DefaultExtractor:
-    """The server's default extractor, loaded once in the background; requests wait for it."""
-
-    def __init__(self, name: str | None) -> None:
-        self.name = extractors.resolve(name or DEFAULT_EXTRACTOR)  # a wrong name fails at startup
-        self._loaded = threading.Event()
-        self._extractor: Extractor | None = None
-        self._error: ClinexError | None = None
-
-    def load(self) -> None:
-        try:
-            self._extractor = load_extractor(self.name)
-        except ClinexError as exc:
-            self._error = exc
-        except Exception as exc:
-            self._error = InternalError(
-                f"extractor {self.name} failed to load ({type(exc).__name__})",
-                hint="this is a bug; please report it with the extractor name and exception type",
-            )
-        finally:
-            self._loaded.set()
-
-    @property
-    def status(self) -> Literal["loading", "ok", "error"]:
-        if not self._loaded.is_set():
-            return "loading"
-        return "error" if self._error is not None else "ok"
-
-    @property
-    def error(self) -> ClinexError | None:
-        return self._error
-
-    def get(self) -> Extractor:
-        """The extractor, once loaded (waits); its load error if it failed."""
-        self._loaded.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._extractor is not None
-        return self._extractor
-
-
-def _error_body(error: ClinexError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message, "hint": error.hint}}
-
-
-def create_app(*, extractor: str | None = None) -> FastAPI:
-    """A new FastAPI application (one per server; tests make their own).
-
-    ``extractor`` is the default for requests that name none (UnknownNameError now if there is
-    no such extractor); it is loaded in the background once the server starts.
+    ``plugins`` registers extractors in the worker processes (``"name.v1"`` →
+    ``"module:attribute"``) for an extractor that is not an installed plugin. An unknown
+    extractor name or a bad review policy raises here, before anything starts.
     """
-    default = DefaultExtractor(extractor)
+    settings = settings or ServiceSettings()
+    policy = settings.policy
+    name = (
+        settings.extractor
+        if plugins and settings.extractor in plugins
+        else extractors.resolve(settings.extractor)
+    )
+    store = open_store(settings.db)
+    pool = WorkerPool(settings.workers, name, calibration=settings.calibration, plugins=plugins)
+    held = Service(
+        settings=settings,
+        policy=policy,
+        extractor=name,
+        store=store,
+        pool=pool,
+        slots=ExtractionSlots(settings.workers + settings.queue, retry_after=settings.retry_after_s),
+        runner=JobRunner(
+            store, pool, policy=policy, timeout_s=settings.extraction_timeout_s, parallel=settings.workers
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(target=default.load, name="clinex-load-extractor", daemon=True).start()
-        yield
+        pool.start()
+        held.runner.start()
+        try:
+            yield
+        finally:
+            held.runner.stop()
+            held.runner.join(5)
+            pool.close()  # cuts short a note still extracting; it stays queued for the next start
+            held.runner.join()
+            store.close()
 
-    app = FastAPI(title="clinex", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="clinex review service",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,  # served behind a key below
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = held
+    app.state.store = store  # the key lookup of clinex.service.auth
+    errors.install(app, shape_hint=_SHAPE_HINT)
+    for router in (
+        jobs.router,
+        documents.router,
+        facts.router,
+        export.router,
+        terminology.router,
+        extract.router,
+    ):
+        app.include_router(router)
+    app.include_router(ui.router)
+    app.mount("/ui/static", StaticFiles(directory=str(ui.STATIC)), name="ui-static")
 
-    @app.exception_handler(ClinexError)
-    async def clinex_error(_: Any, exc: ClinexError) -> JSONResponse:
-        return JSONResponse(status_code=status_of(exc), content=_error_body(exc))
+    @app.get("/health", tags=["status"])
+    def health() -> dict[str, Any]:
+        """The server is alive (it says nothing of the model: see /ready)."""
+        return {"status": "ok", "version": __version__}
 
-    @app.exception_handler(RequestValidationError)
-    async def shape_error(_: Any, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's default echoes the offending input (the note) back; name the fields only.
-        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-        error = InputError("; ".join(problems), hint=_SHAPE_HINT)
-        return JSONResponse(status_code=422, content=_error_body(error))
+    @app.get("/ready", tags=["status"])
+    def ready() -> JSONResponse:
+        """200 once every extraction worker has loaded the model; 503 while loading or failed."""
+        state = "ok" if pool.ready else "error" if pool.load_error is not None else "loading"
+        body: dict[str, Any] = {"status": state, "version": __version__, "extractor": name}
+        if pool.load_error is not None:
+            body |= errors.error_body(pool.load_error)
+        return JSONResponse(status_code=200 if state == "ok" else 503, content=body)
 
-    @app.get("/health")
-    def health() -> JSONResponse:
-        body: dict[str, Any] = {
-            "status": default.status,
-            "version": __version__,
-            "extractor": default.name,
-            "extractors": extractors.base_names(),
-        }
-        if default.error is not None:
-            body |= _error_body(default.error)
-        return JSONResponse(status_code=200 if default.status == "ok" else 503, content=body)
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Annotated[Principal, Depends(require("reviewer"))]) -> dict[str, Any]:
+        return app.openapi()
 
-    @app.post("/extract")
-    def extract_note(request: ExtractRequest) -> dict[str, Any]:
-        if request.patient is not None and request.format == "fhir":
-            check_patient(request.patient, note_id=request.id)
-        named = request.extractor
-        engine = default.get() if named is None or extractors.resolve(named) == default.name else named
-        doc = extract(
-            request.text,
-            extractor=engine,
-            id=request.id,
-            patient=request.patient,
-            min_confidence=request.min_confidence,
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag", "Retry-After"],
         )
-        if request.format == "jsonl":
-            return doc.to_dict()
-        return doc.to_fhir(bundle_type=request.bundle_type)
-
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before any parsing
     return app

@@ -44,6 +44,11 @@ class EncoderTrainConfig:
     assertion_weight: float = option(1.0, "weight of the assertion loss beside the span loss")
     max_train_letters: int = option(0, "use at most this many training letters (0: all)")
     max_dev_letters: int = option(200, "score at most this many dev letters (0: all)")
+    score_reviewed: bool = option(
+        False,
+        "also score dev letters exported from review (meta.review); off: they are trained on "
+        "instead, so a model is never scored on its own training corrections",
+    )
     log_every: int = option(10, "steps between points of the training curve")
     seed: int = option(13, "seed of initialisation, shuffling and dropout")
     threads: int = option(2, "torch CPU threads")

@@ -61,7 +61,15 @@ def read_letters(path: Path, *, limit: int | None = None, what: str = "letters")
                     f"{path}, line {number}: {bad} entities do not match their span",
                     hint="regenerate the data",
                 )
-            documents.append(Document(text=text, id=str(record.get("id", number)), entities=entities))
+            meta = record.get("meta")
+            documents.append(
+                Document(
+                    text=text,
+                    id=str(record.get("id", number)),
+                    entities=entities,
+                    meta=dict(meta) if isinstance(meta, dict) else {},
+                )
+            )
             if limit is not None and len(documents) >= limit:
                 break
     if not documents:
@@ -74,6 +82,26 @@ def read_letters(path: Path, *, limit: int | None = None, what: str = "letters")
             hint="train on letters with gold entities, e.g. from `clinex synth`",
         )
     return documents
+
+
+def reviewed(document: Document) -> bool:
+    """Whether a letter is gold from the review service (its meta holds ``review``: exported by
+    clinex.review.export): a model's own corrected output, to train on, never to score on."""
+    return "review" in document.meta
+
+
+def keep_reviewed_out(
+    dev: list[Document], train: list[Document]
+) -> tuple[list[Document], list[Document], int]:
+    """``(dev, train, moved)``: the reviewed letters of ``dev`` moved to the training side (a
+    letter whose id is already in ``train`` is dropped from dev only), and how many."""
+    ids = {d.id for d in train}
+    moved = [d for d in dev if reviewed(d)]
+    return (
+        [d for d in dev if not reviewed(d)],
+        train + [d for d in moved if d.id not in ids],
+        len(moved),
+    )
 
 
 def locate_attribute(text: str, value: str, entity: Entity) -> tuple[int, int] | None:

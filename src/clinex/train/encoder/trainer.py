@@ -28,7 +28,13 @@ from clinex.extractors.encoder.model import ModelConfig, Tagger, load_base_encod
 from clinex.train.config import Trainer, TrainResult
 from clinex.train.encoder.card import write_card
 from clinex.train.encoder.config import EncoderTrainConfig
-from clinex.train.encoder.data import TrainingWindow, gold_spans, read_letters, training_windows
+from clinex.train.encoder.data import (
+    TrainingWindow,
+    gold_spans,
+    keep_reviewed_out,
+    read_letters,
+    training_windows,
+)
 from clinex.train.encoder.export import save_model, shipped_tensors
 from clinex.train.encoder.lora import add_lora
 from clinex.train.paths import require_output
@@ -84,6 +90,10 @@ def train_encoder(config: EncoderTrainConfig) -> TrainResult:
         if config.dev_file
         else []
     )
+    if not config.score_reviewed:
+        dev_docs, train_docs, moved = keep_reviewed_out(dev_docs, train_docs)
+        if moved:
+            log.info("%d reviewed letters of dev_file moved to training (score_reviewed is off)", moved)
     tokenizer = load_tokenizer()
     windows = training_windows(train_docs, tokenizer, max_len=config.max_len, overlap=config.overlap)
     tagger = build_tagger(config)
