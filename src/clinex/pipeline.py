@@ -41,6 +41,7 @@ from clinex.core.types import Document, Entity
 
 if TYPE_CHECKING:
     from clinex.calibration.calibrator import Calibrator
+    from clinex.terminology.learned import LearnedLinker
 
 log = logging.getLogger("clinex")
 
@@ -123,6 +124,7 @@ class Pipeline:
         *,
         min_confidence: float = 0.0,
         calibration: str | Path | Calibrator | None = "default",
+        linker: str | Path | LearnedLinker | None = None,
     ) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ConfigError(
@@ -136,6 +138,7 @@ class Pipeline:
         from clinex.calibration.calibrator import resolve as resolve_calibration
 
         self.calibration = resolve_calibration(calibration, extractor.name, self.declaration.provenance)
+        self.linker = _linker(linker, self.declaration.retrievers.get("icd10cm"))
 
     def __call__(self, text: str, *, id: str = "note", patient: dict[str, Any] | None = None) -> Document:
         """One note through every stage."""
@@ -206,7 +209,7 @@ class Pipeline:
             entities = _asserted(text, entities, learned=self.declaration.assertion_layer == "learned")
         from clinex.terminology.normalise import normalise
 
-        entities = normalise(entities, text, retrievers=self.declaration.retrievers)
+        entities = normalise(entities, text, retrievers=self.declaration.retrievers, linker=self.linker)
         if self.calibration is not None:
             entities = self.calibration[1].apply(entities)
         entities = [e for e in merge_duplicates(entities) if e.confidence >= self.min_confidence]
@@ -240,6 +243,8 @@ class Pipeline:
             "terminologies": dict(versions()),
             "clinex_version": _clinex_version(),
         }
+        if self.linker is not None:
+            provenance["linker"] = self.linker.provenance()
         if self.calibration is not None:
             source, calibrator = self.calibration
             provenance["calibration"] = calibrator.provenance(source)
@@ -248,8 +253,9 @@ class Pipeline:
     def provenance(self) -> dict[str, Any]:
         """What produced this pipeline's Documents: extractor name, its model (name, version,
         checksum, prompt version, as it declares them), the assertion layer and its model's
-        digest, the terminology versions, the clinex version, and the calibrator applied to the
-        confidences (absent when they are raw)."""
+        digest, the terminology versions and the learned linker's digest and sources (absent
+        without one), the clinex version, and the calibrator applied to the confidences (absent
+        when they are raw)."""
         return self._provenance
 
 
@@ -284,6 +290,7 @@ def extract(
     patient: dict[str, Any] | None = None,
     min_confidence: float = 0.0,
     calibration: str | Path | Calibrator | None = "default",
+    linker: str | Path | LearnedLinker | None = None,
 ) -> Document:
     """Extract grounded, asserted and coded entities from one clinical note.
 
@@ -298,17 +305,22 @@ def extract(
             extractor and model (probability that the fact is correct; raw where none was
             fitted for it), ``"none"`` keeps them raw, or a calibrator file or instance
             (``clinex calibrate``).
+        linker: A code linker learned from the hospital's coded notes (a file from
+            :func:`clinex.terminology.learned.build_linker`, or an instance): its code replaces
+            the terminology's where its evidence is stronger. None (default): terminology only.
 
     Returns:
         The Document, its ``meta`` holding the provenance of the result.
 
     Raises:
         InputError: the note is not text; EmptyNoteError: it is empty.
-        ConfigError: an unknown extractor, a threshold outside 0..1, or a calibrator fitted for
-            another extractor or model.
+        ConfigError: an unknown extractor, a threshold outside 0..1, a calibrator fitted for
+            another extractor or model, or a linker file that is missing or not one.
         InternalError: the extractor returned a span that is not its text (a bug).
     """
-    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence, calibration=calibration)
+    pipeline = Pipeline(
+        _engine(extractor), min_confidence=min_confidence, calibration=calibration, linker=linker
+    )
     return pipeline(text, id=id, patient=patient)
 
 
@@ -319,13 +331,14 @@ def extract_many(
     min_confidence: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
     calibration: str | Path | Calibrator | None = "default",
+    linker: str | Path | LearnedLinker | None = None,
 ) -> Iterator[Document]:
     """Extract from many notes, one Document per note, in order (lazily).
 
     Args:
         notes: Note texts (ids ``note-1``, ``note-2``, ...), :class:`NoteInput` objects, or
             mappings with ``text`` and optional ``id`` and ``patient`` (a JSONL record).
-        extractor, min_confidence, calibration: as in :func:`extract`.
+        extractor, min_confidence, calibration, linker: as in :func:`extract`.
         batch_size: notes given to the extractor at once where it takes several (the encoder).
 
     Raises:
@@ -335,7 +348,9 @@ def extract_many(
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}", hint="give a batch size of at least 1")
-    pipeline = Pipeline(_engine(extractor), min_confidence=min_confidence, calibration=calibration)
+    pipeline = Pipeline(
+        _engine(extractor), min_confidence=min_confidence, calibration=calibration, linker=linker
+    )
     batch: list[NoteInput] = []
     for number, note in enumerate(notes, start=1):
         batch.append(_note_input(note, number))
@@ -364,6 +379,19 @@ def _note_input(note: str | NoteInput | Mapping[str, Any], number: int) -> NoteI
         f"note {number} is a {type(note).__name__}, not text or a record with 'text'",
         hint='give strings, NoteInput objects or {"id": ..., "text": ...} mappings',
     )
+
+
+def _linker(linker: str | Path | LearnedLinker | None, retriever: Any) -> LearnedLinker | None:
+    """The linker to code with; a file is loaded, searching neighbours with the embedder the
+    extractor's ICD-10-CM retriever offers (``embed``), where it has one and the file embeddings."""
+    if linker is None or (isinstance(linker, str) and linker.lower() == "none"):
+        return None
+    from clinex.terminology.learned import LearnedLinker, load_linker
+
+    embed = getattr(retriever, "embed", None)
+    if isinstance(linker, LearnedLinker):
+        return linker if linker.searches_neighbours or embed is None else linker.with_embedder(embed)
+    return load_linker(linker, embed=embed)
 
 
 def _engine(extractor: str | Extractor | None) -> Extractor:

@@ -1,7 +1,7 @@
 """ConText (medspaCy) around mentions: the cues in a mention's sentence and the section it sits in.
 
 ConText runs with medspaCy's default English rules and clinex's extra rules in
-``data/context_rules.json``. ConText categories map to flags: NEGATED_EXISTENCE → negated,
+``data/context_rules.json`` (whose ``replaces_default`` names the default rules it replaces). ConText categories map to flags: NEGATED_EXISTENCE → negated,
 POSSIBLE_EXISTENCE → uncertain, HISTORICAL → historical, HYPOTHETICAL → hypothetical,
 FAMILY → family. What ConText sees around one mention is a :class:`SpanContext`; turning it
 into flags is the assertor's work (:mod:`clinex.assertion.assertor`).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,9 +44,15 @@ class SpanContext:
 def _context() -> Any:
     from medspacy.context import ConText, ConTextRule
 
-    context = ConText(blank_nlp(), rules="default", max_scope=None)
+    context = ConText(blank_nlp(), rules=None, max_scope=None)
     with resources.as_file(resources.files("clinex.assertion") / "data" / "context_rules.json") as path:
-        context.add(ConTextRule.from_json(str(path)))
+        ours = ConTextRule.from_json(str(path))
+        replaced = set(json.loads(path.read_text(encoding="utf-8")).get("replaces_default", []))
+    # A default rule clinex replaces is left out: medspaCy reads "evaluate for X" and "test for
+    # X" as X refuted, where the note asks whether X is there (clinex: uncertain).
+    defaults = ConTextRule.from_json(context.DEFAULT_RULES_FILEPATH)
+    context.add([rule for rule in defaults if rule.literal.lower() not in replaced])
+    context.add(ours)
     return context
 
 

@@ -40,6 +40,7 @@ class Engine(Protocol):
         resume: bool = False,
         min_confidence: float = 0.0,
         calibration: str | None = "default",
+        linker: str | None = None,
         batch_size: int = ...,
         max_chars: int | None = ...,
     ) -> Iterator[NoteOutcome]: ...

@@ -24,6 +24,7 @@ def run_batch(
     resume: bool = False,
     min_confidence: float = 0.0,
     calibration: str | None = "default",
+    linker: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_chars: int | None = DEFAULT_MAX_CHARS,
 ) -> Iterator[NoteOutcome]:
@@ -35,7 +36,7 @@ def run_batch(
             with ``options`` (e.g. ``{"model": PATH}``).
         writer: Where Documents go (:func:`clinex.batch.open_writer`).
         resume: Skip notes the writer already holds.
-        min_confidence, calibration: As in :func:`clinex.extract`.
+        min_confidence, calibration, linker: As in :func:`clinex.extract`.
         batch_size: Notes given to the extractor at once where it takes several (the encoder).
         max_chars: A longer note is an error outcome (NoteTooLargeError); None: no limit.
 
@@ -47,7 +48,10 @@ def run_batch(
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}", hint="give a batch size of at least 1")
     pipeline = Pipeline(
-        _loaded(extractor, options or {}), min_confidence=min_confidence, calibration=calibration
+        _loaded(extractor, options or {}),
+        min_confidence=min_confidence,
+        calibration=calibration,
+        linker=linker,
     )
     outcomes = process_items(
         items, pipeline, done=writer.done if resume else None, batch_size=batch_size, max_chars=max_chars

@@ -11,7 +11,7 @@ import typer
 import typer.rich_utils
 
 from clinex import __version__
-from clinex.cli import audit, calibrate, evaluate, extract, keys, monitor, serve, synth, train
+from clinex.cli import align, audit, calibrate, evaluate, extract, keys, link, monitor, serve, synth, train
 from clinex.cli._errors import report
 from clinex.core.errors import InternalError
 
@@ -33,6 +33,8 @@ app.command("synth")(synth.synth)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("calibrate")(calibrate.calibrate)
+app.command("align")(align.align)
+app.command("link")(link.link)
 app.command("monitor")(monitor.monitor)
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")

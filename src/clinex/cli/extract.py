@@ -134,6 +134,14 @@ def extract(
             "the fact is correct); none: raw scores; or a file from `clinex calibrate`.",
         ),
     ] = "default",
+    linker: Annotated[
+        str | None,
+        typer.Option(
+            "--linker",
+            help="a learned code linker (`clinex link SILVER.jsonl -o FILE`): codes this hospital's coders "
+            "use for a mention, ahead of the terminology where its evidence is stronger.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary; errors only.")
     ] = False,
@@ -162,6 +170,7 @@ def extract(
             validate=validate,
             min_confidence=min_confidence,
             calibration=calibration,
+            linker=linker,
             max_chars=limit,
             quiet=quiet,
         )
@@ -205,6 +214,7 @@ def extract(
                 resume=resume,
                 min_confidence=min_confidence,
                 calibration=calibration,
+                linker=linker,
                 max_chars=limit,
             )
             _follow(outcomes, summary, progress=many and not quiet)

@@ -107,10 +107,11 @@ def _note(resource: dict[str, Any], *, where: str, source: str, patients: _Patie
         elif reference.startswith("Patient/") and reference.count("/") == 1:
             # The Patient lives on a server: keep its id so the output refers to the same patient.
             patient = {"resourceType": "Patient", "id": reference.removeprefix("Patient/")}
-    return FhirNote(id=_note_id(resource), text=text, where=where, patient=patient)
+    return FhirNote(id=note_id(resource), text=text, where=where, patient=patient)
 
 
-def _note_id(resource: dict[str, Any]) -> str | None:
+def note_id(resource: dict[str, Any]) -> str | None:
+    """The id a note read from a DocumentReference gets: its id, else its first identifier value."""
     if isinstance(resource.get("id"), str):
         return str(resource["id"])
     for identifier in resource.get("identifier") or []:

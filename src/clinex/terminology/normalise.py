@@ -17,8 +17,16 @@ For every extractor's entities (:func:`normalise`):
   never as another drug (:mod:`clinex.terminology.drugs`). A code the extractor gave is checked,
   not trusted: an ICD-10-CM code moves to its billable leaf, a drug code is kept only where it
   fits the mention.
+- **Learned codes** (optional, ``linker``): a linker learned from the hospital's own coded notes
+  (:mod:`clinex.terminology.learned`) sees each condition's and lab's text after the
+  terminology proposed a code, and its code replaces the terminology's only where its evidence
+  is stronger: enough observations of the mention, a majority coded so, and more of them than
+  the terminology's score is worth (an exact name only loses to many consistent observations).
+  A code the extractor gave is not re-linked. Without a linker, nothing changes.
 - **Confidence**: ``confidence × (0.5 + 0.5 × score)``, where ``score`` is how the terminology
-  named the mention (1.0 an exact name, 0.95 a synonym, at most 0.9 fuzzy or retrieved); a
+  named the mention (1.0 an exact name, 0.95 a synonym, at most 0.9 fuzzy or retrieved) or, where
+  the linker's code won, its posterior share of the mention's observations (``k / (n + α + 1)``,
+  at most 0.95, times the similarity for a neighbour's; :meth:`LearnedLinker.decide`); a
   condition, medication or lab it cannot name gets score 0, so at most half its confidence: an
   entity the terminology cannot name is less trustworthy. A medication whose ingredients it
   names exactly keeps that score also where no concept fits the level the text supports (the
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from clinex.core.systems import ICD10CM, LOINC, RXNORM
 from clinex.core.types import Code, Entity
@@ -36,6 +45,9 @@ from clinex.terminology import attributes, drugs
 from clinex.terminology.base import Concept, Terminology
 from clinex.terminology.coding import Coder, Retriever
 from clinex.terminology.ucum import normalise_unit, parse_quantity
+
+if TYPE_CHECKING:
+    from clinex.terminology.learned import LearnedLinker
 
 #: How much a name's code is trusted for a phrase around it ("right varicocele" → varicocele).
 CONTAINED_NAME_FACTOR = 0.8
@@ -46,39 +58,68 @@ PHRASE_GLUE = re.compile(r"[,;]|\b(?:and|or|with|who|after|due to|secondary to|c
 
 
 def normalise(
-    entities: Sequence[Entity], text: str, *, retrievers: Mapping[str, Retriever] | None = None
+    entities: Sequence[Entity],
+    text: str,
+    *,
+    retrievers: Mapping[str, Retriever] | None = None,
+    linker: LearnedLinker | None = None,
 ) -> list[Entity]:
     """``entities`` with canonical attributes, codes and confidence (order kept).
 
     ``text`` is the note, read for a medication's dose and dose form written after its name;
     ``retrievers`` maps a terminology name (``"icd10cm"``) to a search used where lookup finds
-    nothing.
+    nothing; ``linker``, learned from coded notes, overrides a condition's or lab's code where
+    its evidence is stronger than the terminology's.
     """
     retriever = (retrievers or {}).get("icd10cm")
     out = [_with_attributes(e) for e in entities]
+    found: dict[int, tuple[Code | None, float] | None] = {}
     retrieval: list[int] = []
     for i, entity in enumerate(out):
-        found: tuple[Code | None, float] | None
         system = _SYSTEMS.get(entity.type)
         if system is None or (entity.code is not None and entity.code.system != system):
             continue  # uncoded types, and a code in another system (the user's): not ours to judge
         if entity.type == "condition":
-            found = _condition(entity)
-            if found is None and retriever is not None:
+            found[i] = _condition(entity)
+            if found[i] is None and retriever is not None:
                 retrieval.append(i)
-                continue
         elif entity.type == "lab":
-            found = _lab(entity)
+            found[i] = _lab(entity)
         else:
-            found = _medication(entity, text)
-        out[i] = _coded(entity, found)
+            found[i] = _medication(entity, text)
     if retriever is not None and retrieval:
         hits = retriever.search([out[i].text for i in retrieval])
         for i, (concept, similarity) in zip(retrieval, hits, strict=True):
             trusted = similarity >= MIN_RETRIEVAL_SIMILARITY
             code = Code(system=ICD10CM, code=concept.code, display=concept.display)
-            out[i] = _coded(out[i], (code, min(1.0, similarity)) if trusted else None)
+            found[i] = (code, min(1.0, similarity)) if trusted else None
+    if linker is not None:
+        _learned(out, found, linker)
+    for i, result in found.items():
+        out[i] = _coded(out[i], result)
     return out
+
+
+def _learned(
+    entities: Sequence[Entity], found: dict[int, tuple[Code | None, float] | None], linker: LearnedLinker
+) -> None:
+    """Replace in ``found`` the codes the linker's evidence beats (conditions and labs whose code
+    the extractor did not give)."""
+    for entity_type, name in (("condition", "icd10cm"), ("lab", "loinc")):
+        system = _SYSTEMS[entity_type]
+        ask = [i for i in found if entities[i].type == entity_type and entities[i].code is None]
+        if not ask:
+            continue
+        proposed = [
+            (result[0].code, result[1]) if result is not None and result[0] is not None else (None, 0.0)
+            for result in (found[i] for i in ask)
+        ]
+        decisions = linker.decide(system, [entities[i].text for i in ask], proposed)
+        for i, linked in zip(ask, decisions, strict=True):
+            if linked is not None:
+                concept = _coder(name).terminology.get(linked.code)
+                display = concept.display if concept is not None else linked.display
+                found[i] = (Code(system=system, code=linked.code, display=display), linked.score)
 
 
 def _with_attributes(entity: Entity) -> Entity:

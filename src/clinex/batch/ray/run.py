@@ -84,6 +84,7 @@ def extract_on_ray(
     batch_size: int = DEFAULT_BATCH_SIZE,
     min_confidence: float = 0.0,
     calibration: str | None = "default",
+    linker: str | None = None,
     bundle_type: str = "collection",
     validate: bool = True,
     max_chars: int | None = DEFAULT_MAX_CHARS,
@@ -106,7 +107,8 @@ def extract_on_ray(
         address: An existing cluster (``host:port``, ``ray://host:port``, ``auto``); None
             starts a local one for the run. Every node must see ``out_dir``.
         partition_size: Notes per partition (the unit of work, output file and restart).
-        batch_size, min_confidence, calibration, bundle_type, validate: As for ``clinex extract``.
+        batch_size, min_confidence, calibration, linker, bundle_type, validate: As for
+            ``clinex extract``.
         max_chars: A longer note is an error row; None: no limit.
         progress: Told the total once planned, then each partition's notes.
 
@@ -135,6 +137,7 @@ def extract_on_ray(
         partition_size=partition_size,
         min_confidence=min_confidence,
         calibration=calibration,
+        linker=linker,
         bundle_type=bundle_type,
         validate=validate,
         max_chars=max_chars,
@@ -158,6 +161,7 @@ def extract_on_ray(
                 validate=validate,
                 min_confidence=min_confidence,
                 calibration=calibration,
+                linker=linker,
                 batch_size=batch_size,
             ),
             workers=workers,
@@ -177,7 +181,10 @@ def _run_identity(
     checksum, assertion model, terminology and clinex versions), its options and settings."""
     loaded = extractor if isinstance(extractor, Extractor) else load_extractor(extractor, **options)
     provenance = Pipeline(
-        loaded, min_confidence=settings["min_confidence"], calibration=settings["calibration"]
+        loaded,
+        min_confidence=settings["min_confidence"],
+        calibration=settings["calibration"],
+        linker=settings["linker"],
     ).provenance()
     return {"extractor": provenance, "options": {k: str(v) for k, v in sorted(options.items())}, **settings}
 

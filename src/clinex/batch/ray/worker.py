@@ -42,6 +42,7 @@ class WorkerSettings:
     validate: bool = True
     min_confidence: float = 0.0
     calibration: str | None = "default"
+    linker: str | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
 
 
@@ -93,6 +94,7 @@ class PartitionWorker:
                 writer,
                 min_confidence=settings.min_confidence,
                 calibration=settings.calibration,
+                linker=settings.linker,
                 batch_size=settings.batch_size,
                 max_chars=None,  # the planner applied the limit
             )

@@ -22,6 +22,7 @@ from clinex.extractors.encoder.model import PACKAGED_MODEL_DIR, load_model, load
 from clinex.extractors.encoder.precision import PRECISIONS, Precision, resolve_precision
 from clinex.extractors.encoder.spans import attribute_word, whole_words
 from clinex.extractors.encoder.subterms import conditions_in_procedure, split_into_terms, terms_to_split
+from clinex.extractors.encoder.support import SpanSupport, wordpiece_words
 from clinex.terminology.coding import Coder, Retriever
 
 AssertionMode = Literal["learned", "context", "head", "both"]
@@ -40,6 +41,8 @@ class EncoderExtractor:
         subterms: Split condition spans that run over a list or clause into the terms they name,
             and procedure spans that only name conditions into those
             (:mod:`clinex.extractors.encoder.subterms`).
+        support: Drop one-word spans that only the tagger supports — an everyday word that no
+            terminology names, at a low tagger probability (:mod:`clinex.extractors.encoder.support`).
         retrieval: Give the normaliser MiniLM embedding retrieval for conditions lookup cannot
             code; off by default, as its index (~98k concepts) takes many CPU-minutes to build
             the first time (then cached).
@@ -61,6 +64,7 @@ class EncoderExtractor:
         assertion: AssertionMode = "learned",
         retrieval: bool = False,
         subterms: bool = True,
+        support: bool = True,
         precision: Precision = "auto",
         threads: int | None = None,
         batch_size: int = 16,
@@ -86,6 +90,8 @@ class EncoderExtractor:
         self.assertion = assertion
         self.batch_size = batch_size
         self._subterms = subterms
+        self._support_wanted = support
+        self._support: SpanSupport | None = None
         #: What the pipeline does for this extractor (see clinex.core.extractor).
         self.assigns = frozenset({"assertion"}) if assertion == "head" else frozenset()
         self.assertion_layer = "context" if assertion == "context" else "learned"
@@ -174,7 +180,19 @@ class EncoderExtractor:
             )
             for s, attrs in zip(found, _with_histology(text, found, attributes), strict=True)
         ]
-        return self._split(entities) if self._subterms else entities
+        entities = self._split(entities) if self._subterms else entities
+        return self._supported(entities) if self._support_wanted else entities
+
+    def _supported(self, entities: list[Entity]) -> list[Entity]:
+        """``entities`` less the one-word spans nothing but the tagger supports."""
+        if self._support is None:
+            from clinex.terminology import load
+
+            self._support = SpanSupport(
+                wordpiece_words(self.tokenizer),
+                {"condition": load("icd10cm"), "lab": load("loinc"), "medication": load("rxnorm")},
+            )
+        return self._support.filter(entities)
 
     def _split(self, entities: list[Entity]) -> list[Entity]:
         """Run-on condition spans and procedure spans of condition names, split into terms."""

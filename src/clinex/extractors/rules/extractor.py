@@ -9,7 +9,8 @@ from typing import Any
 
 from clinex.core.errors import ConfigError
 from clinex.core.extractor import ASSERTION_LAYERS
-from clinex.core.types import Entity
+from clinex.core.systems import ICD10CM, LOINC
+from clinex.core.types import Code, Entity
 from clinex.extractors.rules.lexicon import CONFIDENCE, Lexicon, Term, lexicon_digest, load_lexicon
 from clinex.terminology import attributes
 from clinex.terminology.ucum import normalise_unit
@@ -22,6 +23,7 @@ log = logging.getLogger("clinex.rules")
 _MED_WINDOW = 80
 _DATE_WINDOW = 60
 _LINE_BREAKS_TO_SPACES = str.maketrans("\n\r", "  ")
+_CODE_SYSTEMS = {"condition": ICD10CM, "lab": LOINC}
 _MEDICATION_END = re.compile(r";|\.(?=\s+[A-Z])|,\s*(?=[A-Z])")
 
 
@@ -122,12 +124,15 @@ class RulesExtractor:
         date = _date_near(text, hit.start, hit.end)
         if date and term.type != "medication":
             attributes["date"] = date
+        system = _CODE_SYSTEMS.get(term.type)
         return Entity(
             type=term.type,  # type: ignore[arg-type]
             text=text[hit.start : hit.end],
             start=hit.start,
             end=hit.end,
             attributes=attributes,
+            # A curated short form's code ("CP" → R07.9): lookup cannot read an abbreviation.
+            code=Code(system=system, code=term.code) if term.code and system else None,
             confidence=CONFIDENCE[term.kind],
         )
 

@@ -1,5 +1,10 @@
-"""The packaged match lexicons (``data/*.tsv``, built by ``scripts/build_lexicons.py``) compiled
-into spaCy PhraseMatchers, once per process."""
+"""The packaged match lexicons compiled into spaCy PhraseMatchers, once per process.
+
+``data/{labs,medications,conditions,procedures}.tsv*`` are built by ``scripts/build_lexicons.py``
+from terminologies; ``data/abbreviations.tsv`` (short forms of telegraphic notes, with the code
+each stands for) and ``data/findings.tsv`` (bare symptoms and signs) are curated by hand. A
+condition term also matches with its last word in the plural ("pleural effusions").
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import functools
 import gzip
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -18,7 +24,19 @@ from clinex.text.sections import blank_nlp
 # Abbreviations are matched case-sensitively ("MI", "PE", "K") so common words ("mi", "pe")
 # and letters do not become findings; every other term is matched case-insensitively.
 _ABBREVIATION_MAX = 5
-_FILES = ("labs.tsv", "medications.tsv.gz", "conditions.tsv.gz", "procedures.tsv")
+_FILES = (
+    "labs.tsv",
+    "medications.tsv.gz",
+    "conditions.tsv.gz",
+    "procedures.tsv",
+    "abbreviations.tsv",
+    "findings.tsv",
+)
+# A last word ending so takes "es" in the plural; one ending in another letter takes "s".
+_PLURAL_ES = ("s", "x", "z", "ch", "sh")
+# Endings whose plural is not regular (Latin and Greek: "stenoses", "emboli", "diverticula") or
+# that are plural already.
+_PLURAL_SKIP = re.compile(r"(?:[^a-z]|[aeiou]y|[^s]s|us|is|ae|i|um|ex|ix)$")
 
 #: Confidence of a match by lexicon kind (a display is the terminology's own name; an
 #: abbreviation is the most ambiguous).
@@ -27,10 +45,12 @@ CONFIDENCE = {"display": 0.95, "inclusion": 0.9, "synonym": 0.9, "term": 0.85, "
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """What a matched phrase means: entity type and lexicon kind (codes are the normaliser's)."""
+    """What a matched phrase means: entity type, lexicon kind, and for a curated abbreviation or
+    finding the code it stands for (which the normaliser checks; other codes are its own)."""
 
     type: str
     kind: str
+    code: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,7 +89,7 @@ def is_abbreviation(term: str) -> bool:
 
 @functools.cache
 def load_lexicon() -> Lexicon:
-    """All four lexicons compiled into a case-insensitive and a case-sensitive matcher."""
+    """All lexicons compiled into a case-insensitive and a case-sensitive matcher."""
     from spacy.matcher import PhraseMatcher
 
     terms: dict[str, Term] = {}
@@ -77,10 +97,18 @@ def load_lexicon() -> Lexicon:
 
     def add(term: str, meaning: Term) -> None:
         if is_abbreviation(term):
-            exact.setdefault(term, Term(meaning.type, "abbreviation"))
+            exact.setdefault(term, Term(meaning.type, "abbreviation", meaning.code))
         else:
             terms.setdefault(term.lower(), meaning)
 
+    # The curated short forms come first: "HER2 negative" is a receptor status, whatever else
+    # its words are.
+    excluded = set()
+    for row in _rows("abbreviations.tsv"):
+        if row["type"] == "none":
+            excluded.add(row["term"])
+        else:
+            add(row["term"], Term(row["type"], "synonym", row["code"] or None))
     # Order sets priority when one phrase is in two lexicons: a lab name beats a condition
     # ("potassium"), a medication beats a procedure.
     for row in _rows("labs.tsv"):
@@ -88,10 +116,20 @@ def load_lexicon() -> Lexicon:
     medications = [row["term"] for row in _rows("medications.tsv.gz")]
     for name in medications:
         add(name, Term("medication", "term"))
-    for row in _rows("conditions.tsv.gz"):
+    conditions = _rows("conditions.tsv.gz")
+    for row in conditions:
         add(row["term"], Term("condition", row["kind"]))
+    for row in _rows("findings.tsv"):
+        add(row["term"], Term("condition", "synonym", row["code"] or None))
     for row in _rows("procedures.tsv"):
         add(row["term"], Term("procedure", "term"))
+    for row in conditions:
+        plural = _plural(row["term"])
+        if plural is not None and not is_abbreviation(row["term"]):
+            terms.setdefault(plural, terms.get(row["term"].lower(), Term("condition", row["kind"])))
+    for term in excluded:
+        exact.pop(term, None)
+        terms.pop(term.lower(), None)
 
     nlp = blank_nlp()
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -99,3 +137,15 @@ def load_lexicon() -> Lexicon:
     exact_matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
     exact_matcher.add("A", list(nlp.tokenizer.pipe(exact)))
     return Lexicon(terms, exact, matcher, exact_matcher, frozenset(m.lower() for m in medications))
+
+
+def _plural(term: str) -> str | None:
+    """``term`` with its last word in the plural, where an English plural is regular enough to
+    form by rule ("effusions", "abscesses", "abnormalities"; not "stenosis", "embolus")."""
+    lower = term.lower()
+    last = lower.rsplit(" ", 1)[-1]
+    if len(last) < 3 or not last.isalpha() or _PLURAL_SKIP.search(last):
+        return None
+    if last.endswith("y"):
+        return lower[:-1] + "ies"
+    return lower + ("es" if last.endswith(_PLURAL_ES) else "s")

@@ -2,29 +2,20 @@
 // their disagreements side by side, each shown at its place in the note.
 //
 // The page's choices live in its query string (?a=&b=&documents=), so a view can be linked.
-// The API key is the review page's: sessionStorage "clinex.review.key" (this tab only), sent as
-// "Authorization: Bearer KEY", never put in a URL.
+// The API key, the API wrapper and sign-in are the review page's (common.js): sessionStorage
+// "clinex.review.key" (this tab only), sent as "Authorization: Bearer KEY", never put in a URL.
 //
 // Offsets are code points (as the service counts), so the note is sliced as an array of code
 // points. All note and fact text is written with textContent, never as HTML.
 
-const KEY_STORAGE = "clinex.review.key";
-const FLAGS = ["negated", "uncertain", "historical", "hypothetical", "family"];
-const FLAG_BADGE = { negated: "NEG", uncertain: "UNC", historical: "HIST", hypothetical: "HYP", family: "FAM" };
-const KNOWN_TYPES = ["condition", "medication", "lab", "procedure", "tumor"];
+import { $, FLAGS, FLAG_BADGE, api, el, enc, hasSpan, setUpSignIn, showError, showStatus, typeClass } from "/ui/static/common.js";
+
 /** A disagreement's "differs" names → the field rows they highlight. */
 const FIELD_OF = { type: "type", start: "span", end: "span", text: "text", code: "code", assertion: "assertion", attributes: "attributes" };
 /** How far the context reaches either side of the spans, at most (code points). */
 const REACH = 140;
 
-const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const els = {
-  status: $("status"),
-  logout: $("logout"),
-  login: $("login"),
-  loginForm: $("login-form"),
-  loginKey: $("login-key"),
-  agreement: $("agreement"),
   form: $("agreement-form"),
   a: $("input-a"),
   b: $("input-b"),
@@ -42,111 +33,24 @@ const els = {
 };
 
 const state = {
-  key: sessionStorage.getItem(KEY_STORAGE),
   notes: new Map(), // document id → Promise of its text as code points (fetched once)
   seq: 0, // the latest load; an older answer arriving late is dropped
 };
 
-// ---------------------------------------------------------------- API
-
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = body && body.error;
-    super(error && error.message ? error.message : `the service answered HTTP ${status}`);
-    this.status = status;
-    this.hint = error ? error.hint : null;
-  }
-}
-
-async function api(path) {
-  let response;
-  try {
-    response = await fetch(path, { headers: { Authorization: `Bearer ${state.key}`, Accept: "application/json" } });
-  } catch (exc) {
-    throw new ApiError(0, { error: { message: `the service cannot be reached (${exc.message})` } });
-  }
-  const raw = await response.text();
-  let data = null;
-  try {
-    data = raw ? JSON.parse(raw) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-const enc = encodeURIComponent;
-
 // ---------------------------------------------------------------- small helpers
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function showStatus(message, kind = "info") {
-  els.status.textContent = message;
-  els.status.dataset.kind = kind;
-}
-
-function showError(exc, what) {
-  showStatus(`${what}: ${exc.message}${exc.hint ? ` (${exc.hint})` : ""}`, "error");
-}
 
 /** A figure as the API rounded it (4 decimals), or a dash where it is undefined. */
 function figure(value) {
   return typeof value === "number" ? String(value) : "–";
 }
 
-function typeClass(type) {
-  return KNOWN_TYPES.includes(type) ? `t-${type}` : "t-other";
-}
-
-function hasSpan(fact) {
-  return Number.isInteger(fact.start) && Number.isInteger(fact.end);
-}
-
 // ---------------------------------------------------------------- sign-in
 
-function show(view) {
-  els.login.hidden = view !== "login";
-  els.agreement.hidden = view !== "agreement";
-  els.logout.hidden = view === "login";
-}
-
-function signOut(message, kind = "error") {
-  state.key = null;
-  sessionStorage.removeItem(KEY_STORAGE);
-  show("login");
-  if (message) showStatus(message, kind);
-  els.loginKey.focus();
-}
-
-els.loginForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  state.key = els.loginKey.value.trim();
-  try {
-    await api("/documents?limit=1");
-  } catch (exc) {
-    if (exc.status === 401) showStatus("That key was not accepted.", "error");
-    else showError(exc, "Sign-in failed");
-    return;
-  }
-  sessionStorage.setItem(KEY_STORAGE, state.key);
-  els.loginKey.value = "";
-  start();
+const { show, signOut, signedIn } = setUpSignIn({
+  views: ["agreement"],
+  onSignedIn: start,
+  signedOutKind: "ok",
 });
-
-els.logout.addEventListener("click", () => signOut("Signed out.", "ok"));
 
 els.form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -161,11 +65,7 @@ els.form.addEventListener("submit", (event) => {
 });
 
 function start() {
-  if (!state.key) {
-    show("login");
-    els.loginKey.focus();
-    return;
-  }
+  if (!signedIn()) return;
   const query = new URLSearchParams(location.search);
   for (const name of ["a", "b", "documents"]) els[name].value = query.get(name) || "";
   show("agreement");
@@ -186,7 +86,7 @@ async function load() {
   showStatus("Comparing…");
   let data;
   try {
-    data = await api(`/agreement${query.toString() ? `?${query}` : ""}`);
+    ({ data } = await api(`/agreement${query.toString() ? `?${query}` : ""}`));
   } catch (exc) {
     if (seq !== state.seq) return;
     if (exc.status === 401) signOut("Your key was not accepted: sign in again.");
@@ -346,7 +246,7 @@ function side(which, name, fact, action, other, fields, presence) {
   };
   add("type", "Type", el("span", { class: `chip ${typeClass(fact.type)}`, text: fact.type }));
   add("text", "Text", fact.text ?? "");
-  add("span", "Span", hasSpan(fact) ? `${fact.start}–${fact.end}` : "no span (ungrounded)");
+  add("span", "Span", hasSpan(fact, { empty: true }) ? `${fact.start}–${fact.end}` : "no span (ungrounded)");
   add("assertion", "Flags", flags(fact, other));
   add("code", "Code", fact.code ? codeText(fact.code) : "none");
   const attributes = Object.entries(fact.attributes || {});
@@ -391,7 +291,7 @@ function flags(fact, other) {
 
 function noteOf(id) {
   if (!state.notes.has(id)) {
-    const text = api(`/documents/${enc(id)}`).then((doc) => Array.from(doc.text || ""));
+    const text = api(`/documents/${enc(id)}`).then(({ data: doc }) => Array.from(doc.text || ""));
     text.catch(() => state.notes.delete(id)); // a failed fetch is tried again next time
     state.notes.set(id, text);
   }
@@ -399,7 +299,7 @@ function noteOf(id) {
 }
 
 async function fillContext(node, row) {
-  const spans = [row.a, row.b].filter((f) => f && hasSpan(f)).map((f) => [f.start, f.end]);
+  const spans = [row.a, row.b].filter((f) => f && hasSpan(f, { empty: true })).map((f) => [f.start, f.end]);
   if (!spans.length) {
     node.textContent = "(no span in the note)";
     return;
@@ -415,8 +315,8 @@ async function fillContext(node, row) {
   const hi = Math.max(...spans.map((s) => s[1]));
   const { from, to, cutBefore, cutAfter } = sentence(cps, lo, hi);
   // Cut the window at every span edge; each piece knows whose spans cover it.
-  const a = row.a && hasSpan(row.a) ? [row.a.start, row.a.end] : null;
-  const b = row.b && hasSpan(row.b) ? [row.b.start, row.b.end] : null;
+  const a = row.a && hasSpan(row.a, { empty: true }) ? [row.a.start, row.a.end] : null;
+  const b = row.b && hasSpan(row.b, { empty: true }) ? [row.b.start, row.b.end] : null;
   const cuts = [...new Set([from, to, ...spans.flat()].filter((x) => x >= from && x <= to))].sort((x, y) => x - y);
   const pieces = [];
   if (cutBefore) pieces.push("…");

@@ -1,8 +1,9 @@
 // clinex review UI: a static page over the service's JSON API (no build step, no framework).
 //
 // Views (by location.hash): "#/" the queue of documents, lowest confidence first;
-// "#/documents/ID" one note with its facts. The API key is kept in sessionStorage (this tab
-// only) and sent as "Authorization: Bearer KEY"; it is never put in a URL, which ends up in logs.
+// "#/documents/ID" one note with its facts. The API key, the API wrapper and sign-in are shared
+// with the adjudication page (common.js): the key is kept in sessionStorage (this tab only) and
+// sent as "Authorization: Bearer KEY"; it is never put in a URL, which ends up in logs.
 //
 // Offsets: the service counts characters as Python does (code points); JavaScript strings count
 // UTF-16 units. The note is held as an array of code points and every offset shown or sent is a
@@ -10,24 +11,29 @@
 //
 // All note and fact text is written with textContent, never as HTML.
 
-const KEY_STORAGE = "clinex.review.key";
+import {
+  $,
+  FLAGS,
+  FLAG_BADGE,
+  KNOWN_TYPES,
+  api,
+  el,
+  enc,
+  hasSpan,
+  setUpSignIn,
+  showError,
+  showStatus,
+  typeClass,
+} from "/ui/static/common.js";
+
 /** Below this confidence a fact is marked with a dashed underline. */
 const LOW_CONFIDENCE = 0.6;
-const FLAGS = ["negated", "uncertain", "historical", "hypothetical", "family"];
-const FLAG_BADGE = { negated: "NEG", uncertain: "UNC", historical: "HIST", hypothetical: "HYP", family: "FAM" };
-/** The types the service accepts (clinex.core.types.ENTITY_TYPES); a note may show others. */
-const KNOWN_TYPES = ["condition", "medication", "lab", "procedure", "tumor"];
 const SYSTEM_FOR_TYPE = { condition: "icd10cm", tumor: "icd10cm", lab: "loinc", medication: "rxnorm" };
 const PAST = { accept: "accepted", reject: "rejected", correct: "corrected", add: "added" };
 
-const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const els = {
   status: $("status"),
   crumb: $("crumb"),
-  logout: $("logout"),
-  login: $("login"),
-  loginForm: $("login-form"),
-  loginKey: $("login-key"),
   queue: $("queue"),
   queueRows: $("queue-rows"),
   queueEmpty: $("queue-empty"),
@@ -56,7 +62,6 @@ const els = {
 };
 
 const state = {
-  key: sessionStorage.getItem(KEY_STORAGE),
   doc: null, // {id, text, cps: code points, status, facts: [fact], review}
   order: [], // fact ids, lowest confidence first
   current: null, // the current fact's id
@@ -66,79 +71,7 @@ const state = {
   search: { seq: 0, results: [], active: -1, timer: null },
 };
 
-// ---------------------------------------------------------------- API
-
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = body && body.error;
-    super(error && error.message ? error.message : `the service answered HTTP ${status}`);
-    this.status = status;
-    this.code = error ? error.code : null;
-    this.hint = error ? error.hint : null;
-    this.body = body;
-  }
-}
-
-async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const sent = { Authorization: `Bearer ${state.key}`, Accept: "application/json", ...headers };
-  if (body !== undefined) sent["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: sent,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (exc) {
-    throw new ApiError(0, { error: { message: `the service cannot be reached (${exc.message})` } });
-  }
-  const raw = await response.text();
-  let data = null;
-  if (raw) {
-    try {
-      data = JSON.parse(raw);
-    } catch {
-      data = { raw };
-    }
-  }
-  if (!response.ok) {
-    const error = new ApiError(response.status, data);
-    if (response.status === 401) signOut("Your key was not accepted: sign in again.");
-    throw error;
-  }
-  return { data, response };
-}
-
-const enc = encodeURIComponent;
-
 // ---------------------------------------------------------------- small helpers
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function showStatus(message, kind = "info") {
-  els.status.textContent = message;
-  els.status.dataset.kind = kind;
-}
-
-function showError(exc, what) {
-  const hint = exc.hint ? ` (${exc.hint})` : "";
-  const nearest = exc.body && Array.isArray(exc.body.nearest) && exc.body.nearest.length
-    ? ` Nearest codes: ${exc.body.nearest.map((c) => (c.display ? `${c.code} ${c.display}` : c.code)).join("; ")}.`
-    : "";
-  showStatus(`${what}: ${exc.message}${hint}${nearest}`, "error");
-}
 
 function slice(start, end) {
   return state.doc.cps.slice(start, end).join("");
@@ -162,14 +95,6 @@ function formatTime(at) {
   return Number.isNaN(date.getTime()) ? String(at) : date.toLocaleString();
 }
 
-function hasSpan(fact) {
-  return Number.isInteger(fact.start) && Number.isInteger(fact.end) && fact.start < fact.end;
-}
-
-function typeClass(type) {
-  return KNOWN_TYPES.includes(type) ? `t-${type}` : "t-other";
-}
-
 function activeFlags(fact) {
   const assertion = fact.assertion || {};
   return FLAGS.filter((flag) => assertion[flag]);
@@ -183,47 +108,18 @@ function isTyping(target) {
 
 // ---------------------------------------------------------------- sign-in and routing
 
-function signOut(message) {
-  state.key = null;
-  sessionStorage.removeItem(KEY_STORAGE);
-  closeForm();
-  show("login");
-  if (message) showStatus(message, "error");
-  els.loginKey.focus();
-}
-
-function show(view) {
-  for (const name of ["login", "queue", "document"]) els[name].hidden = name !== view;
-  els.logout.hidden = view === "login";
-}
-
-els.loginForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  state.key = els.loginKey.value.trim();
-  try {
-    await api("/documents?limit=1");
-  } catch (exc) {
-    if (exc.status !== 401) showError(exc, "Sign-in failed");
-    else showStatus("That key was not accepted.", "error");
-    return;
-  }
-  sessionStorage.setItem(KEY_STORAGE, state.key);
-  els.loginKey.value = "";
-  showStatus("Signed in.");
-  route();
-});
-
-els.logout.addEventListener("click", () => {
-  signOut(null);
-  showStatus("Signed out.");
+const { show, signedIn } = setUpSignIn({
+  views: ["queue", "document"],
+  onSignedIn: () => {
+    showStatus("Signed in.");
+    route();
+  },
+  onSignOut: closeForm,
+  signOutOn401: true,
 });
 
 function route() {
-  if (!state.key) {
-    show("login");
-    els.loginKey.focus();
-    return;
-  }
+  if (!signedIn()) return;
   const match = location.hash.match(/^#\/documents\/(.+)$/);
   if (match) openDocument(decodeURIComponent(match[1]));
   else openQueue();

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from clinex.core.config import option
 
 METHODS = ("full", "lora")
+#: How the text of a letter with incomplete labels (``meta.align.partial``: silver from
+#: ``clinex align``) that no label covers is taught: ``candidates`` — as "nothing here" only
+#: where the terminology offers no candidate mention, ignored by the loss where it does;
+#: ``spans`` — not at all (the loss sees only the labelled spans); ``naive`` — all of it as
+#: "nothing here", like a fully annotated letter.
+PARTIAL_LABELS = ("candidates", "spans", "naive")
 
 
 @dataclass(kw_only=True)
@@ -14,6 +20,17 @@ class EncoderTrainConfig:
     """Fine-tuning the MiniLM tagger on synthetic letters (``clinex train configs/encoder.yaml``)."""
 
     train_file: str = option("data/synth/train.jsonl", "JSONL letters to train on (from `clinex synth`)")
+    silver_file: str = option(
+        "",
+        "silver JSONL from `clinex align` (real notes, only their coded facts labelled) trained beside train_file",
+    )
+    silver_weight: float = option(1.0, "weight of a silver letter's loss beside a train_file letter's")
+    partial_labels: str = option(
+        "candidates",
+        "unlabelled text of partially labelled letters: 'candidates' (no loss where the terminology "
+        "offers a mention), 'spans' (no loss anywhere but the labelled spans) or 'naive' (taught as "
+        "nothing here)",
+    )
     dev_file: str = option("", "JSONL letters scored after each epoch (empty: none)")
     output_dir: str = option(
         "runs/encoder",
@@ -56,6 +73,10 @@ class EncoderTrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.partial_labels not in PARTIAL_LABELS:
+            raise ValueError(
+                f"partial_labels must be one of {', '.join(PARTIAL_LABELS)}, got {self.partial_labels!r}"
+            )
         for name in ("epochs", "batch_size", "lora_r", "log_every", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -64,6 +85,7 @@ class EncoderTrainConfig:
             "head_learning_rate",
             "weight_decay",
             "assertion_weight",
+            "silver_weight",
             "max_train_letters",
             "max_dev_letters",
         ):

@@ -7,7 +7,7 @@ occurrence nearest to their entity on the same line, the way the linker reads th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from clinex.core.errors import InputError
 from clinex.core.serialize import entity_from_dict
 from clinex.core.types import Document, Entity
-from clinex.extractors.encoder.labels import FLAGS, IGNORE, CharSpan, encode_spans
+from clinex.extractors.encoder.labels import FLAGS, IGNORE, LABEL_IDS, CharSpan, encode_spans
 from clinex.extractors.encoder.linking import MAX_DISTANCE
 from clinex.extractors.encoder.windows import make_windows
 from clinex.train.paths import require_file
@@ -29,6 +29,8 @@ class TrainingWindow:
     labels: list[int]
     flags: list[list[float]]
     flag_mask: list[float]
+    #: the weight of this window's span loss (a silver letter's may differ from a synthetic one's)
+    weight: float = 1.0
 
 
 def read_letters(path: Path, *, limit: int | None = None, what: str = "letters") -> list[Document]:
@@ -141,16 +143,46 @@ def gold_spans(document: Document) -> tuple[list[CharSpan], list[tuple[CharSpan,
     return [s for s, _ in entities] + attributes, entities
 
 
+def partial(document: Document) -> bool:
+    """Whether a letter's labels are incomplete (``meta.align.partial``: silver from
+    ``clinex align``, where only the facts the hospital coded are labelled)."""
+    align = document.meta.get("align")
+    return isinstance(align, dict) and bool(align.get("partial"))
+
+
+#: Finds the spans of a note the terminology offers as mentions (``[(start, end)]``).
+CandidateFinder = Callable[[str], Sequence[tuple[int, int]]]
+
+
 def training_windows(
-    documents: Iterable[Document], tokenizer: Any, *, max_len: int, overlap: int
+    documents: Iterable[Document],
+    tokenizer: Any,
+    *,
+    max_len: int,
+    overlap: int,
+    weight: float = 1.0,
+    candidates: CandidateFinder | None = None,
+    only_spans: bool = False,
 ) -> list[TrainingWindow]:
-    """Every window of every letter, labelled (windows overlap, so no text is left out)."""
+    """Every window of every letter, labelled (windows overlap, so no text is left out), with
+    ``weight`` on its span loss.
+
+    With ``candidates``, a :func:`partial` letter's tokens inside a candidate mention that no
+    label covers get no span loss (:data:`~clinex.extractors.encoder.labels.IGNORE`): an
+    uncoded mention of a partially labelled note is unknown, not "nothing here". Its other
+    unlabelled tokens — text where the terminology offers nothing — are still taught as O.
+    With ``only_spans``, none of a partial letter's unlabelled tokens gets span loss.
+    """
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     out = []
     for document in documents:
         encoding = tokenizer.encode(document.text, add_special_tokens=False)
         spans, entities = gold_spans(document)
         labels = encode_spans(encoding.offsets, spans)
+        if only_spans and partial(document):
+            labels = [IGNORE if label == LABEL_IDS["O"] else label for label in labels]
+        elif candidates is not None and partial(document):
+            labels = _unknown_where_offered(labels, encoding.offsets, candidates(document.text))
         flags, mask = _flag_targets(encoding.offsets, entities)
         for w in make_windows(len(encoding.ids), max_len=max_len, overlap=overlap) if encoding.ids else []:
             out.append(
@@ -159,9 +191,29 @@ def training_windows(
                     labels=[IGNORE, *labels[w.start : w.end], IGNORE],
                     flags=[[0.0] * len(FLAGS), *flags[w.start : w.end], [0.0] * len(FLAGS)],
                     flag_mask=[0.0, *mask[w.start : w.end], 0.0],
+                    weight=weight,
                 )
             )
     return out
+
+
+def _unknown_where_offered(
+    labels: list[int], offsets: Sequence[tuple[int, int]], offered: Sequence[tuple[int, int]]
+) -> list[int]:
+    outside = LABEL_IDS["O"]
+    masked = list(labels)
+    for start, end in offered:
+        inside = [i for i, (s, e) in enumerate(offsets) if s < end and e > start]
+        if any(labels[i] != outside for i in inside):
+            continue  # a labelled mention overlaps it: the label speaks for it
+        for i in inside:
+            masked[i] = IGNORE
+    return masked
+
+
+def masked_tokens(windows: Iterable[TrainingWindow]) -> int:
+    """How many real tokens (not [CLS]/[SEP]) of ``windows`` have no span loss."""
+    return sum(label == IGNORE for w in windows for label in w.labels[1:-1])
 
 
 def _flag_targets(

@@ -29,9 +29,12 @@ from clinex.train.config import Trainer, TrainResult
 from clinex.train.encoder.card import write_card
 from clinex.train.encoder.config import EncoderTrainConfig
 from clinex.train.encoder.data import (
+    CandidateFinder,
     TrainingWindow,
     gold_spans,
     keep_reviewed_out,
+    masked_tokens,
+    partial,
     read_letters,
     training_windows,
 )
@@ -47,6 +50,19 @@ _GROUP_RATES = ("learning_rate", "head_learning_rate")
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+def rules_candidates() -> CandidateFinder:
+    """The mentions the rules extractor's lexicons (ICD-10-CM, RxNorm, LOINC names and
+    synonyms, procedures) find in a note: where the terminology offers a candidate."""
+    from clinex.pipeline import load_extractor
+
+    rules = load_extractor("rules")
+
+    def find(text: str) -> list[tuple[int, int]]:
+        return [(e.start, e.end) for e in rules.extract(text) if e.start is not None and e.end is not None]
+
+    return find
 
 
 def build_tagger(config: EncoderTrainConfig) -> Tagger:
@@ -94,10 +110,37 @@ def train_encoder(config: EncoderTrainConfig) -> TrainResult:
         dev_docs, train_docs, moved = keep_reviewed_out(dev_docs, train_docs)
         if moved:
             log.info("%d reviewed letters of dev_file moved to training (score_reviewed is off)", moved)
+    silver_docs = read_letters(Path(config.silver_file), what="silver_file") if config.silver_file else []
     tokenizer = load_tokenizer()
-    windows = training_windows(train_docs, tokenizer, max_len=config.max_len, overlap=config.overlap)
+    offered = config.partial_labels == "candidates" and any(partial(d) for d in train_docs + silver_docs)
+    finder = rules_candidates() if offered else None
+    only_spans = config.partial_labels == "spans"
+    windows = training_windows(
+        train_docs,
+        tokenizer,
+        max_len=config.max_len,
+        overlap=config.overlap,
+        candidates=finder,
+        only_spans=only_spans,
+    )
+    silver = training_windows(
+        silver_docs,
+        tokenizer,
+        max_len=config.max_len,
+        overlap=config.overlap,
+        weight=config.silver_weight,
+        candidates=finder,
+        only_spans=only_spans,
+    )
+    windows += silver
     tagger = build_tagger(config)
-    log.info("training on %d letters (%d windows)", len(train_docs), len(windows))
+    log.info(
+        "training on %d letters + %d silver (%d windows, %d tokens without span loss)",
+        len(train_docs),
+        len(silver_docs),
+        len(windows),
+        masked_tokens(windows),
+    )
 
     def score_dev(trained: Tagger) -> dict[str, float]:
         return score_spans(trained, tokenizer, dev_docs, config)
@@ -105,7 +148,10 @@ def train_encoder(config: EncoderTrainConfig) -> TrainResult:
     curve, dev_scores = fit(tagger, windows, config, score=score_dev if dev_docs else None)
     metrics: dict[str, Any] = {
         "train_letters": len(train_docs),
+        "silver_letters": len(silver_docs),
         "train_windows": len(windows),
+        "silver_windows": len(silver),
+        "masked_tokens": masked_tokens(windows),
         "steps": int(curve[-1]["step"]),
         "train_seconds": round(time.perf_counter() - started, 1),
         "dev_letters": len(dev_docs),
@@ -210,7 +256,16 @@ def _loss(tagger: Tagger, batch: list[TrainingWindow], assertion_weight: float) 
         flags[row, :n] = torch.tensor(w.flags)
         flag_mask[row, :n] = torch.tensor(w.flag_mask)
     span_logits, assertion_logits = tagger(ids, mask)
-    loss = torch.nn.functional.cross_entropy(span_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+    if all(w.weight == 1.0 for w in batch):  # the plain mean, as every run before weights existed
+        loss = torch.nn.functional.cross_entropy(
+            span_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE
+        )
+    else:
+        per_token = torch.nn.functional.cross_entropy(
+            span_logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="none"
+        ).view(len(batch), width)
+        weights = torch.tensor([w.weight for w in batch]).unsqueeze(1) * (labels != IGNORE)
+        loss = (per_token * weights).sum() / weights.sum().clamp_min(1e-12)
     if flag_mask.sum() > 0:
         per_token = torch.nn.functional.binary_cross_entropy_with_logits(
             assertion_logits, flags, reduction="none"
