@@ -71,8 +71,8 @@ _HEAD_END = frozenset(
         "involving",
     ]
 )
+#: A word of letters only (no digits, no underscore).
 _WORD = re.compile(r"[^\W\d_]+")
-_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +165,7 @@ class SpanSupport:
         if (
             entity.type == "tumor"
             or (entity.confidence is not None and entity.confidence >= self.max_score)
-            or not _LETTERS.fullmatch(word)
+            or not _WORD.fullmatch(word)
             or is_abbreviation(word)
             or any(kind != "date" for kind in entity.attributes)
             or word.casefold() not in self.vocabulary
@@ -190,4 +190,4 @@ class SpanSupport:
 def wordpiece_words(tokenizer: object) -> frozenset[str]:
     """The whole words (no ``##`` piece, letters only) of a WordPiece tokenizer's vocabulary."""
     vocab: dict[str, int] = tokenizer.get_vocab()  # type: ignore[attr-defined]
-    return frozenset(w for w in vocab if _LETTERS.fullmatch(w))
+    return frozenset(w for w in vocab if _WORD.fullmatch(w))
