@@ -52,14 +52,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _policy() -> dict[str, float]:
-    """A person must decide the least confident fact only: the export is refused until the
-    reviewer accepts it. The threshold lies between the two lowest confidences the service's
-    extractor gives the letter (extracted here the same way), so a recalibrated extractor
-    keeps the test meaning the same."""
+    """A person must decide the least confident facts only (those tied at the lowest
+    confidence): the export is refused until the reviewer accepts them. The threshold lies
+    between the two lowest distinct confidences the service's extractor gives the letter
+    (extracted here the same way), so a recalibrated extractor keeps the test meaning the same."""
     from clinex.pipeline import extract
 
-    lowest, second = sorted(e.confidence for e in extract(TEXT, extractor="rules").entities)[:2]
-    assert lowest < second < AUTO_ACCEPT_ABOVE, "the letter's least confident fact is not alone"
+    lowest, second = sorted({e.confidence for e in extract(TEXT, extractor="rules").entities})[:2]
+    assert lowest < second < AUTO_ACCEPT_ABOVE, "the letter has no confidence below the auto-accept one"
     return {"review_below": round((lowest + second) / 2, 6), "auto_accept_above": AUTO_ACCEPT_ABOVE}
 
 
@@ -83,6 +83,10 @@ def test_a_reviewer_accepts_corrects_and_adds_with_the_keyboard(server: Server, 
     before = _facts(server, REVIEWED)
     lowest = _lowest(before)
     assert lowest["review_required"] and lowest["review_status"] == "pending"
+    required = sorted(
+        (f for f in before if f["review_required"]), key=lambda f: (f["confidence"], f["start"])
+    )
+    assert required[0] == lowest and {f["confidence"] for f in required} == {lowest["confidence"]}
     ckd = _by_text(before, "Chronic kidney disease")
     corrected_span = (
         ckd["start"],
@@ -107,11 +111,13 @@ def test_a_reviewer_accepts_corrects_and_adds_with_the_keyboard(server: Server, 
         assert f"confidence {lowest['confidence']:.2f}" in str(mark.get_attribute("title"))
         page.screenshot(path=tmp_path / "2-document.png")
 
-        # 1: accept, one key, and the next fact becomes current.
-        page.keyboard.press("1")
-        item = page.locator(f'[data-testid="fact-item"][data-fact-id="{lowest["id"]}"]')
-        expect(item).to_have_attribute("data-status", "accepted")
-        assert current_fact_id(page) != lowest["id"]
+        # 1: accept, one key, and the next fact becomes current: the next required one, if any.
+        for position, fact in enumerate(required):
+            assert current_fact_id(page) == fact["id"]
+            page.keyboard.press("1")
+            item = page.locator(f'[data-testid="fact-item"][data-fact-id="{fact["id"]}"]')
+            expect(item).to_have_attribute("data-status", "accepted")
+            assert current_fact_id(page) != fact["id"], f"accepting required fact {position} did not move on"
 
         # 3: correct a span with the keys: ] and [ move the start, } (9 times) the end.
         go_to_fact(page, ckd["id"])
@@ -157,7 +163,7 @@ def test_a_reviewer_accepts_corrects_and_adds_with_the_keyboard(server: Server, 
 
     # The API: statuses, spans, and who decided.
     after = {f["id"]: f for f in _facts(server, REVIEWED)}
-    assert after[lowest["id"]]["review_status"] == "accepted"
+    assert all(after[f["id"]]["review_status"] == "accepted" for f in required)
     corrected = after[ckd["id"]]
     assert (corrected["review_status"], corrected["start"], corrected["end"], corrected["text"]) == (
         "corrected",
@@ -169,21 +175,23 @@ def test_a_reviewer_accepts_corrects_and_adds_with_the_keyboard(server: Server, 
     new = added[0]
     assert (new["type"], new["start"], new["end"], new["text"]) == ("condition", *added_span, "haemoptysis")
     assert new["assertion"]["negated"] and new["code"]["code"] == "R04.2"
-    for fact_id, action in ((lowest["id"], "accept"), (ckd["id"], "correct"), (new["id"], "add")):
+    accepted = [(f["id"], "accept") for f in required]
+    for fact_id, action in (*accepted, (ckd["id"], "correct"), (new["id"], "add")):
         decisions = after[fact_id]["decisions"]
         assert [(d["reviewer"], d["action"]) for d in decisions] == [("dr-ui", action)], decisions
     untouched = [f for f in after.values() if f["review_status"] == "pending"]
-    assert untouched, "the test decided on three facts only"
+    assert untouched, "the test decided on the required facts, one correction and one addition only"
 
     # The audit trail: one row per decision, by the reviewer, with before and after.
     rows = server.get(f"/documents/{REVIEWED}/audit", "boss").json()["records"]
     decided = [r for r in rows if r["action"].startswith("decision:")]
     assert [(r["actor"], r["action"]) for r in decided] == [
-        ("dr-ui", "decision:accept"),
+        *[("dr-ui", "decision:accept")] * len(required),
         ("dr-ui", "decision:correct"),
         ("dr-ui", "decision:add"),
     ]
-    assert decided[1]["before"]["end"] == ckd["end"] and decided[1]["after"]["end"] == corrected_span[1]
+    correction = decided[len(required)]
+    assert correction["before"]["end"] == ckd["end"] and correction["after"]["end"] == corrected_span[1]
     actions = [r["action"] for r in rows]
     assert actions.index("extract") < actions.index("decision:accept")
     assert rows[actions.index("extract")]["model"], "the extraction row names no model"
@@ -193,7 +201,7 @@ def test_a_reviewer_accepts_corrects_and_adds_with_the_keyboard(server: Server, 
     assert answer.status_code == 200, answer.text
     (record,) = [r for r in _jsonl(answer.text) if r["id"] == REVIEWED]
     spans = {(e["start"], e["end"], e["text"]) for e in record["entities"]}
-    assert (lowest["start"], lowest["end"], lowest["text"]) in spans
+    assert all((f["start"], f["end"], f["text"]) in spans for f in required)
     assert (*corrected_span, "Chronic kidney disease stage 3a") in spans
     assert (*added_span, "haemoptysis") in spans
     assert (ckd["start"], ckd["end"], "Chronic kidney disease") not in spans
